@@ -1,0 +1,1 @@
+"""DVC pipeline stages for housing-mlops: ingest, preprocess, train, evaluate, register."""

@@ -1,0 +1,126 @@
+"""The fitted preprocessing that lives inside every logged model: raw rows in, numeric features out.
+
+Geography carries much of the signal, so besides ratios and distances to the big coastal cities the
+features include what the nearest *training* blocks sold for. Those neighbour features are fitted:
+for training rows they are computed out-of-fold (a row never sees its own price), for any other row
+from all training blocks, the same cross-fitting scheme as scikit-learn's TargetEncoder.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import KFold
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from stages.schema import NUMERIC_FEATURES, OceanProximity
+
+COASTAL_CITIES: dict[str, tuple[float, float]] = {
+    "los_angeles": (34.05, -118.24),
+    "san_francisco": (37.77, -122.42),
+    "san_diego": (32.72, -117.16),
+    "san_jose": (37.34, -121.89),
+    "sacramento": (38.58, -121.49),
+}
+OCEAN_CLASSES: tuple[str, ...] = OceanProximity.__args__
+KM_PER_DEGREE = 111.2
+_COS_MID_LATITUDE = np.cos(np.radians(36.0))
+
+
+def _planar_km(frame: pd.DataFrame) -> np.ndarray:
+    """Latitude/longitude as approximate kilometres on a plane (good enough within California)."""
+    return np.column_stack([frame["latitude"] * KM_PER_DEGREE, frame["longitude"] * KM_PER_DEGREE * _COS_MID_LATITUDE])
+
+
+def _slug(label: str) -> str:
+    """A category as a feature-name-safe word: "<1H OCEAN" -> "1h_ocean"."""
+    return re.sub(r"\W+", "_", label.lower()).strip("_")
+
+
+def block_features(raw: pd.DataFrame, bedroom_ratio: float) -> pd.DataFrame:
+    """Features computed from one row alone: imputation, ratios, logs, rotations, city distances."""
+    bedrooms = raw["total_bedrooms"].fillna(raw["total_rooms"] * bedroom_ratio)
+    out = raw[NUMERIC_FEATURES].astype(float).assign(total_bedrooms=bedrooms)
+    out["rooms_per_household"] = raw["total_rooms"] / raw["households"]
+    out["bedrooms_per_room"] = bedrooms / raw["total_rooms"]
+    out["people_per_household"] = raw["population"] / raw["households"]
+    for column in ("total_rooms", "population", "households", "median_income"):
+        out[f"log_{column}"] = np.log(raw[column])
+    out["latitude_plus_longitude"] = raw["latitude"] + raw["longitude"]
+    out["latitude_minus_longitude"] = raw["latitude"] - raw["longitude"]
+    for city, (lat, lon) in COASTAL_CITIES.items():
+        north = (raw["latitude"] - lat) * KM_PER_DEGREE
+        east = (raw["longitude"] - lon) * KM_PER_DEGREE * np.cos(np.radians(lat))
+        out[f"km_to_{city}"] = np.hypot(north, east)
+    for ocean_class in OCEAN_CLASSES:
+        out[f"ocean_{_slug(ocean_class)}"] = (raw["ocean_proximity"] == ocean_class).astype(float)
+    return out
+
+
+class HousingFeatures(TransformerMixin, BaseEstimator):
+    """Raw HousingRow frame -> numeric feature frame, with out-of-fold nearest-block price features.
+
+    For each k in `neighbours`: the mean price of the k nearest training blocks, and that mean
+    re-scaled by the row's own income (neighbours' price per unit of income times this income);
+    plus the neighbours' median income and the row's income relative to it.
+    """
+
+    def __init__(self, neighbours: tuple[int, ...] = (5, 25), folds: int = 5, random_state: int = 0):
+        self.neighbours = neighbours
+        self.folds = folds
+        self.random_state = random_state
+
+    def fit(self, raw: pd.DataFrame, y: pd.Series | np.ndarray) -> HousingFeatures:
+        self.bedroom_ratio_ = float((raw["total_bedrooms"] / raw["total_rooms"]).median())
+        self.points_ = _planar_km(raw)
+        self.prices_ = np.asarray(y, dtype=float)
+        self.incomes_ = raw["median_income"].to_numpy(dtype=float)
+        self.index_ = NearestNeighbors(n_neighbors=max(self.neighbours)).fit(self.points_)
+        self.feature_names_out_ = np.array(list(self.transform(raw.head(1)).columns), dtype=object)
+        return self
+
+    def transform(self, raw: pd.DataFrame) -> pd.DataFrame:
+        features = block_features(raw, self.bedroom_ratio_)
+        neighbours = self.index_.kneighbors(_planar_km(raw), return_distance=False)
+        return self._with_neighbours(features, raw, neighbours)
+
+    def fit_transform(self, raw: pd.DataFrame, y: pd.Series | np.ndarray, **_: object) -> pd.DataFrame:
+        """Fit, then describe each training row by neighbours from the other folds only."""
+        self.fit(raw, y)
+        neighbours = np.empty((len(raw), max(self.neighbours)), dtype=int)
+        points = self.points_
+        folds = KFold(self.folds, shuffle=True, random_state=self.random_state)
+        for fit_rows, query_rows in folds.split(points):
+            index = NearestNeighbors(n_neighbors=max(self.neighbours)).fit(points[fit_rows])
+            neighbours[query_rows] = fit_rows[index.kneighbors(points[query_rows], return_distance=False)]
+        return self._with_neighbours(block_features(raw, self.bedroom_ratio_), raw, neighbours)
+
+    def _with_neighbours(self, features: pd.DataFrame, raw: pd.DataFrame, neighbours: np.ndarray) -> pd.DataFrame:
+        income = raw["median_income"].to_numpy(dtype=float)
+        price_per_income = self.prices_ / self.incomes_
+        for k in self.neighbours:
+            nearest = neighbours[:, :k]
+            features[f"neighbour_price_k{k}"] = self.prices_[nearest].mean(axis=1)
+            features[f"neighbour_price_for_income_k{k}"] = price_per_income[nearest].mean(axis=1) * income
+        neighbour_income = np.median(self.incomes_[neighbours], axis=1)
+        features["neighbour_median_income"] = neighbour_income
+        features["income_vs_neighbours"] = income / neighbour_income
+        return features
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.feature_names_out_
+
+
+def preprocessing(neighbours: list[int], folds: int, seed: int) -> Pipeline:
+    """The unfitted preprocessing shared by every model family."""
+    return Pipeline(
+        [
+            ("features", HousingFeatures(tuple(neighbours), folds, seed)),
+            ("scale", StandardScaler().set_output(transform="pandas")),
+        ]
+    )

@@ -1,0 +1,135 @@
+"""The five model families: how each one is built from its params and fitted on prepared features.
+
+Every family gets the same call, with training and validation features already transformed by the
+shared preprocessing; families that support it stop early on the validation set. `device` is
+"cpu" or "cuda", and the same code path serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightgbm
+import numpy as np
+import pandas as pd
+import xgboost
+from sklearn.base import RegressorMixin
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import Ridge
+
+from stages.mlp import TorchMLPRegressor
+from stages.params import (
+    LightGBMParams,
+    LinearParams,
+    MLPParams,
+    RandomForestParams,
+    Section,
+    XGBoostParams,
+)
+
+Features = pd.DataFrame
+Target = np.ndarray
+
+
+def fit_linear(
+    p: LinearParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> Ridge:
+    return Ridge(alpha=p.alpha).fit(X, y)
+
+
+def fit_random_forest(
+    p: RandomForestParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> RandomForestRegressor:
+    forest = RandomForestRegressor(
+        n_estimators=p.n_estimators,
+        max_depth=p.max_depth,
+        min_samples_leaf=p.min_samples_leaf,
+        max_features=p.max_features,
+        n_jobs=-1,
+        random_state=seed,
+    )
+    return forest.fit(X, y)
+
+
+def fit_xgboost(
+    p: XGBoostParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> xgboost.XGBRegressor:
+    booster = xgboost.XGBRegressor(
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        max_depth=p.max_depth,
+        min_child_weight=p.min_child_weight,
+        subsample=p.subsample,
+        colsample_bytree=p.colsample_bytree,
+        early_stopping_rounds=p.early_stopping_rounds,
+        tree_method="hist",
+        device=device,
+        random_state=seed,
+    )
+    booster.fit(X, y, eval_set=[(X_val, y_val)], verbose=False)
+    booster.set_params(device="cpu")
+    return booster
+
+
+def fit_lightgbm(
+    p: LightGBMParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> lightgbm.LGBMRegressor:
+    booster = lightgbm.LGBMRegressor(
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        num_leaves=p.num_leaves,
+        min_child_samples=p.min_child_samples,
+        subsample=p.subsample,
+        subsample_freq=1,
+        colsample_bytree=p.colsample_bytree,
+        device_type="gpu" if device == "cuda" else "cpu",
+        random_state=seed,
+        verbose=-1,
+    )
+    stop_early = lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)
+    return booster.fit(X, y, eval_X=(X_val,), eval_y=(y_val,), callbacks=[stop_early])
+
+
+def fit_mlp(
+    p: MLPParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> TorchMLPRegressor:
+    network = TorchMLPRegressor(
+        hidden_layers=tuple(p.hidden_layers),
+        dropout=p.dropout,
+        batch_size=p.batch_size,
+        epochs=p.epochs,
+        learning_rate=p.learning_rate,
+        weight_decay=p.weight_decay,
+        lr_schedule=p.lr_schedule,
+        early_stopping_patience=p.early_stopping_patience,
+        device=device,
+        random_state=seed,
+    )
+    return network.fit(X, y, eval_set=(X_val, y_val))
+
+
+FIT: dict[str, Callable[..., RegressorMixin]] = {
+    "linear": fit_linear,
+    "random_forest": fit_random_forest,
+    "xgboost": fit_xgboost,
+    "lightgbm": fit_lightgbm,
+    "mlp": fit_mlp,
+}
+
+
+def fit_model(
+    name: str, params: Section, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> RegressorMixin:
+    """Fit model family `name` on prepared features, stopping early on (X_val, y_val) where it can."""
+    return FIT[name](params, device, seed, X, y, X_val, y_val)
+
+
+def feature_importance(model: RegressorMixin, feature_names: list[str]) -> pd.Series | None:
+    """Importance per feature where the family has one: gain/impurity for trees, |coef| for linear."""
+    if hasattr(model, "feature_importances_"):
+        values = np.asarray(model.feature_importances_, dtype=float)
+    elif hasattr(model, "coef_"):
+        values = np.abs(np.ravel(model.coef_))
+    else:
+        return None
+    return pd.Series(values / values.sum(), index=feature_names).sort_values(ascending=False)

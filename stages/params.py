@@ -1,0 +1,140 @@
+"""The params.yaml sections, each validated by its own pydantic model: the one list of param names.
+
+A stage asks for the sections it declares in dvc.yaml, e.g. `load_params("train.xgboost")`, and gets a
+typed object back, or a StageError naming the param and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from stages.errors import StageError
+
+PARAMS_FILE = Path("params.yaml")
+
+Device = Literal["auto", "cpu", "cuda"]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestParams(Section):
+    source: str = Field(description="URL (http/https) or local path of the source CSV.")
+    sha256: str | None = Field(description="Expected sha256 of the source; null skips the check.")
+    timeout_s: float = Field(gt=0, description="Download timeout, seconds.")
+
+
+class PreprocessParams(Section):
+    on_invalid: Literal["drop", "fail"] = Field(description="What to do with rows that break the schema.")
+    val_fraction: Fraction
+    test_fraction: Fraction
+
+
+class FeatureParams(Section):
+    neighbours: list[PositiveInt] = Field(min_length=1, description="k of each nearest-blocks feature.")
+    folds: Annotated[int, Field(ge=2)] = Field(description="Folds for the out-of-fold neighbour features.")
+    log_target: bool = Field(description="Fit on log(price) and predict exp() of it.")
+
+
+class LinearParams(Section):
+    alpha: float = Field(ge=0, description="L2 penalty of the ridge regression.")
+
+
+class RandomForestParams(Section):
+    n_estimators: PositiveInt
+    max_depth: PositiveInt | None
+    min_samples_leaf: PositiveInt
+    max_features: Annotated[float, Field(gt=0, le=1)]
+
+
+class XGBoostParams(Section):
+    n_estimators: PositiveInt
+    learning_rate: Annotated[float, Field(gt=0)]
+    max_depth: PositiveInt
+    min_child_weight: Annotated[float, Field(ge=0)]
+    subsample: Annotated[float, Field(gt=0, le=1)]
+    colsample_bytree: Annotated[float, Field(gt=0, le=1)]
+    early_stopping_rounds: PositiveInt
+
+
+class LightGBMParams(Section):
+    n_estimators: PositiveInt
+    learning_rate: Annotated[float, Field(gt=0)]
+    num_leaves: Annotated[int, Field(ge=2)]
+    min_child_samples: PositiveInt
+    subsample: Annotated[float, Field(gt=0, le=1)]
+    colsample_bytree: Annotated[float, Field(gt=0, le=1)]
+    early_stopping_rounds: PositiveInt
+
+
+class MLPParams(Section):
+    hidden_layers: list[PositiveInt] = Field(min_length=1)
+    dropout: Annotated[float, Field(ge=0, lt=1)]
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    learning_rate: Annotated[float, Field(gt=0)]
+    weight_decay: Annotated[float, Field(ge=0)]
+    lr_schedule: Literal["constant", "cosine", "plateau"]
+    early_stopping_patience: PositiveInt
+
+
+class RegisterParams(Section):
+    model_name: str = Field(min_length=1, description="Name in the MLflow model registry.")
+    min_improvement: float = Field(
+        ge=0, description="Test RMSE the candidate must beat the champion by to take the alias."
+    )
+
+
+class MlflowParams(Section):
+    experiment: str = Field(min_length=1)
+
+
+MODEL_PARAMS: dict[str, type[Section]] = {
+    "linear": LinearParams,
+    "random_forest": RandomForestParams,
+    "xgboost": XGBoostParams,
+    "lightgbm": LightGBMParams,
+    "mlp": MLPParams,
+}
+"""The model families, in pipeline order; dvc.yaml's foreach list must match."""
+
+SECTIONS: dict[str, Any] = {
+    "seed": int,
+    "device": Device,
+    "ingest": IngestParams,
+    "preprocess": PreprocessParams,
+    "features": FeatureParams,
+    "register": RegisterParams,
+    "mlflow": MlflowParams,
+    **{f"train.{name}": model for name, model in MODEL_PARAMS.items()},
+}
+
+
+def load_params(section: str, params_file: Path = PARAMS_FILE) -> Any:
+    """Read one section of params.yaml (dotted, e.g. "train.xgboost") and validate it."""
+    if section not in SECTIONS:
+        raise StageError(f"{params_file}: unknown params section '{section}'")
+    value: Any = yaml.safe_load(params_file.read_text())
+    for key in section.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise StageError(f"{params_file}: missing params section '{section}'")
+        value = value[key]
+    try:
+        return TypeAdapter(SECTIONS[section]).validate_python(value)
+    except ValidationError as error:
+        raise StageError(_describe(params_file, section, error)) from None
+
+
+def _describe(params_file: Path, section: str, error: ValidationError) -> str:
+    problems = []
+    for detail in error.errors():
+        name = ".".join([section, *(str(part) for part in detail["loc"])])
+        problems.append(f"{name}: {detail['msg']} (got {detail['input']!r})")
+    return f"{params_file}: " + "; ".join(problems)

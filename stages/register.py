@@ -1,0 +1,110 @@
+"""register: put the best model (by validation RMSE) in the MLflow registry; promote it if it wins.
+
+    python -m stages.register --evaluation metrics/evaluate.json --models models \
+        --splits data/processed --receipt models/registered.json
+
+The new version takes the `champion` alias only when its test RMSE beats the current champion's,
+scored now on the current test split, by `register.min_improvement`; otherwise it becomes the
+`challenger`. The receipt records what happened, for DVC and for people.
+
+Works from the DVC-tracked model folder, not from a run id: when DVC restored a train stage from its
+run cache, that stage logged no run in this store, so the folder is logged here first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+from mlflow.tracking import MlflowClient
+
+from stages.atomic import write_json
+from stages.errors import StageError, exits_cleanly
+from stages.evaluate import load_split
+from stages.metrics import regression_scores
+from stages.params import MlflowParams, RegisterParams, load_params
+from stages.tracking import configure_tracking, lineage_tags
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def logged_model_uri(client: MlflowClient, folder: Path) -> str:
+    """URI of the logged model behind `folder`, logging the folder in a new run if this store lacks it."""
+    model_id = Model.load(folder).model_id
+    try:
+        client.get_logged_model(model_id)
+        return f"models:/{model_id}"
+    except MlflowException:
+        with mlflow.start_run(run_name=f"restore {folder.name}", tags=lineage_tags()) as run:
+            mlflow.log_artifacts(str(folder), artifact_path="model")
+        return f"runs:/{run.info.run_id}/model"
+
+
+def champion_test_rmse(client: MlflowClient, name: str, splits: Path) -> float | None:
+    """Test RMSE of the current champion on today's test split, or None when there is no champion."""
+    try:
+        client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+    X_test, y_test = load_split(splits, "test")
+    predicted = np.asarray(mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").predict(X_test)).ravel()
+    return regression_scores(y_test, predicted)["rmse"]
+
+
+@exits_cleanly
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evaluation", type=Path, required=True)
+    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--receipt", type=Path, required=True)
+    args = parser.parse_args()
+    params: RegisterParams = load_params("register")
+    tracking: MlflowParams = load_params("mlflow")
+
+    evaluation: dict[str, dict] = json.loads(args.evaluation.read_text())
+    if not evaluation:
+        raise StageError(f"{args.evaluation}: no evaluated models")
+    family = min(evaluation, key=lambda name: evaluation[name]["val"]["rmse"])
+    scores = evaluation[family]
+
+    configure_tracking(tracking.experiment)
+    client = MlflowClient()
+    previous_rmse = champion_test_rmse(client, params.model_name, args.splits)
+    promote = previous_rmse is None or scores["test"]["rmse"] < previous_rmse - params.min_improvement
+    tags = {
+        **lineage_tags(),
+        "model_family": family,
+        **{f"{split}_{metric}": str(value) for split in scores for metric, value in scores[split].items()},
+    }
+    version = mlflow.register_model(logged_model_uri(client, args.models / family), params.model_name, tags=tags)
+    alias = CHAMPION if promote else CHALLENGER
+    client.set_registered_model_alias(params.model_name, alias, version.version)
+
+    write_json(
+        args.receipt,
+        {
+            "model_name": params.model_name,
+            "version": int(version.version),
+            "run_id": version.run_id,
+            "source": version.source,
+            "model_family": family,
+            "metrics": scores,
+            "previous_champion_test_rmse": previous_rmse,
+            "promoted": promote,
+            "alias": alias,
+        },
+    )
+    outcome = "promoted to champion" if promote else f"kept as challenger (champion test RMSE {previous_rmse})"
+    print(
+        f"register: {params.model_name} v{version.version} ({family}, test RMSE {scores['test']['rmse']:.4f}) {outcome}"
+    )
+
+
+if __name__ == "__main__":
+    main()

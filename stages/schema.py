@@ -1,0 +1,73 @@
+"""The one definition of a raw California block group, used by every stage and by serving.
+
+Bounds are physical limits with some slack around what the 1990 census data holds, so that
+plausible new batches pass and nonsense (negative rooms, a point in Nevada) is rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+OceanProximity = Literal["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"]
+
+TARGET = "median_house_value"
+TARGET_SCALE = 100_000
+"""Models predict the target in units of $100,000, the unit every metric is reported in."""
+
+
+class HousingRow(BaseModel):
+    """One census block group as the model sees it: the raw features, no target."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    longitude: float = Field(ge=-124.6, le=-114.0, description="Degrees east; California spans about -124.4 to -114.1.")
+    latitude: float = Field(ge=32.4, le=42.1, description="Degrees north; California spans about 32.5 to 42.0.")
+    housing_median_age: float = Field(ge=0, le=150, description="Median age of the houses in the block, years.")
+    total_rooms: float = Field(gt=0, description="Rooms in the block, all houses together.")
+    total_bedrooms: float | None = Field(
+        default=None, ge=0, description="Bedrooms in the block; may be missing (imputed by the model)."
+    )
+    population: float = Field(gt=0, description="People living in the block.")
+    households: float = Field(gt=0, description="Households in the block.")
+    median_income: float = Field(gt=0, le=100, description="Median household income, tens of thousands of dollars.")
+    ocean_proximity: OceanProximity = Field(description="Distance class to the ocean.")
+
+    @model_validator(mode="after")
+    def bedrooms_within_rooms(self) -> HousingRow:
+        if self.total_bedrooms is not None and self.total_bedrooms > self.total_rooms:
+            raise ValueError(f"total_bedrooms must be <= total_rooms (got {self.total_bedrooms} > {self.total_rooms})")
+        return self
+
+
+class LabelledHousingRow(HousingRow):
+    """A training row: the features plus the observed median house value in dollars."""
+
+    median_house_value: float = Field(gt=0, le=10_000_000, description="Median house value, dollars.")
+
+
+FEATURES: list[str] = list(HousingRow.model_fields)
+NUMERIC_FEATURES: list[str] = [name for name in FEATURES if name != "ocean_proximity"]
+COLUMNS: list[str] = [*FEATURES, TARGET]
+
+_labelled_rows = TypeAdapter(list[LabelledHousingRow])
+
+
+def row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """Validate every row of a raw frame; return (row index, field, message) for each problem."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    try:
+        _labelled_rows.validate_python(records)
+    except ValidationError as error:
+        return [_describe(error_detail, frame.index) for error_detail in error.errors()]
+    return []
+
+
+def _describe(detail: dict, index: pd.Index) -> tuple[int, str, str]:
+    position, *field = detail["loc"]
+    field_name = ".".join(str(part) for part in field) or "row"
+    got = detail.get("input")
+    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+    return int(index[position]), field_name, detail["msg"] + got_text

@@ -1,0 +1,151 @@
+"""train: fit one model family on the train split and save it as an MLflow model that takes raw rows.
+
+    python -m stages.train xgboost --splits data/processed --out models/xgboost --metrics metrics/train/xgboost.json
+
+The saved model is a scikit-learn Pipeline: the fitted HousingFeatures preprocessing, then the
+regressor (wrapped to undo the log target when `features.log_target` is on). It is logged to MLflow
+in a run of its own, with system metrics, and the same files are written to `--out` for DVC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import skops.io
+from mlflow.entities import Metric
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from stages.atomic import atomic_path, write_json
+from stages.device import device_description, resolve_device
+from stages.errors import StageError, exits_cleanly
+from stages.features import preprocessing
+from stages.metrics import regression_scores
+from stages.models import fit_model
+from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, Section, load_params
+from stages.schema import FEATURES, TARGET, TARGET_SCALE, HousingRow
+from stages.tracking import configure_tracking, git_commit, lineage_tags
+
+CODE_DIR = Path(__file__).parent
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "pandas", "numpy", "pydantic", "xgboost", "lightgbm", "torch")
+
+
+def model_signature() -> ModelSignature:
+    """The logged model's input schema, derived from HousingRow: raw rows in, price out."""
+    columns = [
+        ColSpec("string" if name == "ocean_proximity" else "double", name, required=field.is_required())
+        for name, field in HousingRow.model_fields.items()
+    ]
+    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double", "price_100k")]))
+
+
+def split(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    frame = pd.read_parquet(path)
+    if frame.empty:
+        raise StageError(f"{path}: the split is empty; check preprocess fractions and the data size")
+    return frame[FEATURES], frame[TARGET].to_numpy(dtype=float) / TARGET_SCALE
+
+
+def fit_pipeline(
+    name: str, model_params: Section, features: FeatureParams, device: str, seed: int, X, y, X_val, y_val
+) -> tuple[Pipeline, np.ndarray]:
+    """Fit preprocessing then the regressor; return the raw-row pipeline and its out-of-fold train predictions."""
+    prepare = preprocessing(features.neighbours, features.folds, seed)
+    X_prepared = prepare.fit_transform(X, y)
+    X_val_prepared = prepare.transform(X_val)
+    to_fit = np.log if features.log_target else np.asarray
+    regressor = fit_model(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
+    if features.log_target:
+        regressor = TransformedTargetRegressor(
+            FrozenEstimator(regressor), func=np.log, inverse_func=np.exp, check_inverse=False
+        ).fit(X_prepared, y)
+    pipeline = Pipeline([*prepare.steps, ("model", regressor)])
+    return pipeline, regressor.predict(X_prepared)
+
+
+def log_epochs(regressor: object) -> None:
+    """Per-epoch throughput of the MLP (other families have no epochs), as one batched write."""
+    inner = getattr(regressor, "regressor_", regressor)
+    throughput = getattr(getattr(inner, "estimator", inner), "epoch_samples_per_s_", None)
+    if throughput:
+        now = int(time.time() * 1000)
+        metrics = [Metric("epoch_samples_per_s", value, now, step) for step, value in enumerate(throughput)]
+        mlflow.tracking.MlflowClient().log_batch(mlflow.active_run().info.run_id, metrics=metrics)
+
+
+@exits_cleanly
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", choices=list(MODEL_PARAMS))
+    parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--metrics", type=Path, required=True)
+    args = parser.parse_args()
+    seed: int = load_params("seed")
+    device = resolve_device(load_params("device"))
+    features: FeatureParams = load_params("features")
+    model_params = load_params(f"train.{args.model}")
+    tracking: MlflowParams = load_params("mlflow")
+
+    X, y = split(args.splits / "train.parquet")
+    X_val, y_val = split(args.splits / "val.parquet")
+    configure_tracking(tracking.experiment)
+    mlflow.set_system_metrics_sampling_interval(1)
+    mlflow.set_system_metrics_samples_before_logging(1)
+    with mlflow.start_run(
+        run_name=args.model, log_system_metrics=True, tags={**lineage_tags(), "model_family": args.model}
+    ):
+        started = time.perf_counter()
+        pipeline, train_predicted = fit_pipeline(args.model, model_params, features, device, seed, X, y, X_val, y_val)
+        fit_seconds = time.perf_counter() - started
+        scores = {
+            "fit_seconds": round(fit_seconds, 3),
+            "train_samples_per_s": round(len(X) / fit_seconds, 1),
+            "train": regression_scores(y, train_predicted),
+            "val": regression_scores(y_val, pipeline.predict(X_val)),
+        }
+        mlflow.log_params(
+            {"model_family": args.model, "seed": seed, "device": device, "device_name": device_description(device)}
+        )
+        mlflow.log_params({f"features.{key}": value for key, value in features.model_dump().items()})
+        mlflow.log_params({f"train.{args.model}.{key}": value for key, value in model_params.model_dump().items()})
+        mlflow.log_metrics({"fit_seconds": scores["fit_seconds"], "train_samples_per_s": scores["train_samples_per_s"]})
+        mlflow.log_metrics(
+            {f"{part}_{name}": value for part in ("train", "val") for name, value in scores[part].items()}
+        )
+        log_epochs(pipeline[-1])
+        model_info = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=model_signature(),
+            input_example=X.head(3),
+            skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
+            pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
+            code_paths=[str(CODE_DIR)],
+            metadata={
+                "model_family": args.model,
+                "target_unit_dollars": TARGET_SCALE,
+                "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "train_data_sha256": hashlib.sha256((args.splits / "train.parquet").read_bytes()).hexdigest(),
+                "git_commit": git_commit(),
+            },
+        )
+        with atomic_path(args.out) as staged:
+            mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
+    write_json(args.metrics, scores)
+    print(f"train {args.model}: val RMSE {scores['val']['rmse']:.4f} in {fit_seconds:.1f}s on {device}")
+
+
+if __name__ == "__main__":
+    main()
