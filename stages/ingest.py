@@ -23,7 +23,7 @@ import pandas as pd
 from stages.atomic import atomic_path
 from stages.errors import StageError, exits_cleanly
 from stages.params import IngestParams, load_params
-from stages.schema import COLUMNS, row_errors
+from stages.schema import read_raw_csv, row_errors
 
 
 def fetch(source: str, into: Path, timeout_s: float) -> Path:
@@ -53,22 +53,9 @@ def verify_sha256(path: Path, expected: str | None, label: str) -> None:
         raise StageError(f"{label}: sha256 mismatch (expected {expected}, got {digest})")
 
 
-def read_checked(path: Path, label: str) -> pd.DataFrame:
-    """Read a CSV and check it has exactly the schema's columns."""
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise StageError(f"{label}: not a readable CSV ({error})") from None
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    unexpected = [column for column in frame.columns if column not in COLUMNS]
-    if missing or unexpected:
-        raise StageError(f"{label}: wrong columns (missing {missing}, unexpected {unexpected})")
-    return frame[COLUMNS]
-
-
 def read_batch(path: Path) -> pd.DataFrame:
     """An incoming batch must have the schema's columns and every row valid: it is appended whole."""
-    batch = read_checked(path, str(path))
+    batch = read_raw_csv(path, str(path))
     problems = row_errors(batch)
     if problems:
         row, field, message = problems[0]
@@ -92,7 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         local = fetch(source, Path(scratch), params.timeout_s)
         verify_sha256(local, params.sha256, source)
-        frames = [read_checked(local, source)]
+        frames = [read_raw_csv(local, source)]
     frames += [read_batch(path) for path in sorted(args.incoming.glob("*.csv"))]
 
     with atomic_path(args.out) as staged:

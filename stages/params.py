@@ -121,7 +121,10 @@ def load_params(section: str, params_file: Path = PARAMS_FILE) -> Any:
     """Read one section of params.yaml (dotted, e.g. "train.xgboost") and validate it."""
     if section not in SECTIONS:
         raise StageError(f"{params_file}: unknown params section '{section}'")
-    value: Any = yaml.safe_load(params_file.read_text())
+    try:
+        value: Any = yaml.safe_load(params_file.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise StageError(f"{params_file}: cannot read params ({error})") from None
     for key in section.split("."):
         if not isinstance(value, dict) or key not in value:
             raise StageError(f"{params_file}: missing params section '{section}'")

@@ -20,15 +20,19 @@ import pandas as pd
 from stages.atomic import atomic_path, write_json
 from stages.errors import StageError, exits_cleanly
 from stages.params import PreprocessParams, load_params
-from stages.schema import COLUMNS, FEATURES, row_errors
+from stages.schema import FEATURES, NUMERIC_FEATURES, read_raw_csv, row_errors
 
 SPLITS = ("train", "val", "test")
 SHOWN_PROBLEMS = 20
 
 
 def split_labels(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
-    """Assign each row to train, val or test from a seeded hash of its features."""
-    hashes = pd.util.hash_pandas_object(frame[FEATURES], index=False, hash_key=f"{seed:016d}"[-16:])
+    """Assign each row to train, val or test from a seeded hash of its features.
+
+    Numbers are hashed as floats, so `41` and `41.0` in different batches land in the same split.
+    """
+    values = frame[FEATURES].astype(dict.fromkeys(NUMERIC_FEATURES, float))
+    hashes = pd.util.hash_pandas_object(values, index=False, hash_key=f"{seed:016d}"[-16:])
     unit = hashes.to_numpy(dtype=np.uint64) / np.float64(2**64)
     return np.select([unit < test_fraction, unit < test_fraction + val_fraction], ["test", "val"], "train")
 
@@ -52,7 +56,7 @@ def main() -> None:
     if params.val_fraction + params.test_fraction >= 1:
         raise StageError("preprocess: val_fraction + test_fraction must be < 1")
 
-    raw = pd.read_csv(args.raw)[COLUMNS]
+    raw = read_raw_csv(args.raw, str(args.raw))
     problems = row_errors(raw)
     report_problems(problems)
     bad_rows = sorted({row for row, _, _ in problems})

@@ -6,10 +6,13 @@ plausible new batches pass and nonsense (negative rooms, a point in Nevada) is r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from stages.errors import StageError
 
 OceanProximity = Literal["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"]
 
@@ -53,6 +56,19 @@ NUMERIC_FEATURES: list[str] = [name for name in FEATURES if name != "ocean_proxi
 COLUMNS: list[str] = [*FEATURES, TARGET]
 
 _labelled_rows = TypeAdapter(list[LabelledHousingRow])
+
+
+def read_raw_csv(path: Path, label: str) -> pd.DataFrame:
+    """Read a raw CSV and check it has exactly the schema's columns (in any order)."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise StageError(f"{label}: not a readable CSV ({error})") from None
+    missing = [column for column in COLUMNS if column not in frame.columns]
+    unexpected = [column for column in frame.columns if column not in COLUMNS]
+    if missing or unexpected:
+        raise StageError(f"{label}: wrong columns (missing {missing}, unexpected {unexpected})")
+    return frame[COLUMNS]
 
 
 def row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:

@@ -1,0 +1,162 @@
+"""The fitted preprocessing: out-of-fold neighbour prices, safe feature names, no NaN, determinism."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.features import HousingFeatures, preprocessing
+from stages.schema import FEATURES, TARGET
+from tests.synthetic import housing_frame
+
+NEIGHBOURS = (3, 8)
+FOLDS = 3
+HUGE_PRICE = 1e9
+ROW = 17
+
+
+@pytest.fixture(scope="module")
+def train() -> pd.DataFrame:
+    return housing_frame(200, seed=0)
+
+
+def features_and_price(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    return frame[FEATURES], frame[TARGET].to_numpy(dtype=float, copy=True)
+
+
+def neighbour_columns(frame: pd.DataFrame) -> list[str]:
+    return [column for column in frame.columns if column.startswith("neighbour_price")]
+
+
+def fitted_pipeline(train: pd.DataFrame, seed: int = 0):
+    raw, price = features_and_price(train)
+    pipeline = preprocessing(list(NEIGHBOURS), FOLDS, seed)
+    return pipeline, pipeline.fit_transform(raw, price)
+
+
+def test_training_row_never_sees_its_own_price(train):
+    raw, price = features_and_price(train)
+    price[ROW] = HUGE_PRICE
+    transformer = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0)
+
+    out_of_fold = transformer.fit_transform(raw, price)
+    in_sample = transformer.transform(raw.iloc[[ROW]])
+
+    for k in NEIGHBOURS:
+        assert out_of_fold.loc[ROW, f"neighbour_price_k{k}"] <= train[TARGET].max()
+        assert in_sample[f"neighbour_price_k{k}"].iloc[0] >= HUGE_PRICE / k
+
+
+def test_other_training_rows_do_see_that_price(train):
+    raw, price = features_and_price(train)
+    price[ROW] = HUGE_PRICE
+
+    out_of_fold = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit_transform(raw, price)
+
+    assert (out_of_fold.drop(index=ROW)[f"neighbour_price_k{max(NEIGHBOURS)}"] >= HUGE_PRICE / max(NEIGHBOURS)).any()
+
+
+@pytest.mark.parametrize("row", [0, ROW, 199])
+def test_own_price_does_not_change_own_out_of_fold_features(train, row):
+    raw, price = features_and_price(train)
+    changed = price.copy()
+    changed[row] *= 3
+
+    before = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit_transform(raw, price)
+    after = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit_transform(raw, changed)
+
+    columns = neighbour_columns(before)
+    assert len(columns) == 2 * len(NEIGHBOURS)
+    pd.testing.assert_series_equal(before.loc[row, columns], after.loc[row, columns])
+
+
+def test_out_of_fold_price_is_a_mean_of_other_training_prices(train):
+    raw, price = features_and_price(train)
+
+    out_of_fold = HousingFeatures((1,), FOLDS, random_state=0).fit_transform(raw, price)
+
+    nearest_price = out_of_fold["neighbour_price_k1"].to_numpy()
+    assert np.isin(nearest_price, price).all()
+    assert (nearest_price != price).all()
+
+
+def test_transform_of_unseen_rows_without_bedrooms_has_no_nan(train):
+    raw, price = features_and_price(train)
+    transformer = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit(raw, price)
+    unseen = housing_frame(30, seed=5)[FEATURES].assign(total_bedrooms=np.nan)
+
+    out = transformer.transform(unseen)
+
+    assert len(out) == 30
+    assert np.isfinite(out.to_numpy()).all()
+    expected_bedrooms = unseen["total_rooms"] * transformer.bedroom_ratio_
+    pd.testing.assert_series_equal(out["total_bedrooms"], expected_bedrooms, check_names=False)
+
+
+def test_pipeline_transform_of_unseen_rows_is_finite(train):
+    pipeline, _ = fitted_pipeline(train)
+    unseen = housing_frame(30, seed=5)[FEATURES]
+    unseen.loc[[0, 1, 2], "total_bedrooms"] = np.nan
+
+    out = pipeline.transform(unseen)
+
+    assert out.shape == (30, len(pipeline.get_feature_names_out()))
+    assert np.isfinite(out.to_numpy()).all()
+
+
+def test_training_output_has_no_nan_despite_missing_bedrooms(train):
+    assert train["total_bedrooms"].isna().any()
+
+    _, out = fitted_pipeline(train)
+
+    assert np.isfinite(out.to_numpy()).all()
+
+
+def test_transform_of_a_row_does_not_depend_on_its_batch(train):
+    pipeline, _ = fitted_pipeline(train)
+    unseen = housing_frame(10, seed=6)[FEATURES]
+
+    together = pipeline.transform(unseen)
+    alone = pd.concat([pipeline.transform(unseen.iloc[[row]]) for row in range(10)])
+
+    pd.testing.assert_frame_equal(together, alone)
+
+
+def test_feature_names_match_output_columns(train):
+    pipeline, out = fitted_pipeline(train)
+
+    names = list(pipeline.get_feature_names_out())
+
+    assert names == list(out.columns)
+    assert names == list(pipeline.transform(train[FEATURES].head(5)).columns)
+    assert len(set(names)) == len(names)
+    assert {"neighbour_price_k3", "neighbour_price_k8", "ocean_1h_ocean", "ocean_near_bay"} <= set(names)
+
+
+def test_feature_names_are_safe_for_gradient_boosting_libraries(train):
+    pipeline, _ = fitted_pipeline(train)
+
+    unsafe = [name for name in pipeline.get_feature_names_out() if not re.fullmatch(r"[a-z0-9_]+", name)]
+
+    assert unsafe == []
+
+
+def test_preprocessing_is_deterministic_for_a_seed(train):
+    unseen = housing_frame(20, seed=7)[FEATURES]
+    first, first_out = fitted_pipeline(train, seed=3)
+    second, second_out = fitted_pipeline(train, seed=3)
+
+    pd.testing.assert_frame_equal(first_out, second_out)
+    pd.testing.assert_frame_equal(first.transform(unseen), second.transform(unseen))
+
+
+def test_seed_picks_the_folds(train):
+    raw, price = features_and_price(train)
+
+    first = HousingFeatures(NEIGHBOURS, FOLDS, random_state=1).fit_transform(raw, price)
+    second = HousingFeatures(NEIGHBOURS, FOLDS, random_state=2).fit_transform(raw, price)
+
+    assert not first["neighbour_price_k3"].equals(second["neighbour_price_k3"])
