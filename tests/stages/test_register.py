@@ -102,8 +102,11 @@ def test_a_model_folder_from_another_store_is_logged_before_registering(evaluate
     other_uri = f"sqlite:///{other_store / 'mlflow.db'}"
 
     receipt = register(evaluated, env={"MLFLOW_TRACKING_URI": other_uri})
-    assert receipt["promoted"] is True and receipt["source"].startswith("runs:/")
+    assert receipt["promoted"] is True
 
     mlflow.set_tracking_uri(other_uri)
+    (restore_run,) = mlflow.search_runs(experiment_names=[NAME], output_format="list")
+    assert restore_run.info.run_name == f"restore {receipt['model_family']}"
+    assert restore_run.info.run_id in receipt["source"]
     champion = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
     assert np.isfinite(np.asarray(champion.predict(housing_frame(3, seed=6)[FEATURES]))).all()
