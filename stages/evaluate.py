@@ -36,7 +36,7 @@ def importance_of(model: mlflow.pyfunc.PyFuncModel) -> pd.Series | None:
     """Feature importance of the final estimator, under the names of the features it was fed."""
     pipeline = model.get_raw_model()
     regressor = pipeline[-1]
-    estimator = getattr(getattr(regressor, "regressor_", None), "estimator", regressor)
+    estimator = getattr(regressor, "regressor", regressor)
     return feature_importance(estimator, list(pipeline[:-1].get_feature_names_out()))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import KFold
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import KDTree
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -32,9 +32,10 @@ KM_PER_DEGREE = 111.2
 _COS_MID_LATITUDE = np.cos(np.radians(36.0))
 
 
-def _planar_km(frame: pd.DataFrame) -> np.ndarray:
+def _points(raw: pd.DataFrame) -> np.ndarray:
     """Latitude/longitude as approximate kilometres on a plane (good enough within California)."""
-    return np.column_stack([frame["latitude"] * KM_PER_DEGREE, frame["longitude"] * KM_PER_DEGREE * _COS_MID_LATITUDE])
+    latitude, longitude = raw["latitude"].to_numpy(dtype=float), raw["longitude"].to_numpy(dtype=float)
+    return np.column_stack([latitude * KM_PER_DEGREE, longitude * KM_PER_DEGREE * _COS_MID_LATITUDE])
 
 
 def _slug(label: str) -> str:
@@ -42,28 +43,36 @@ def _slug(label: str) -> str:
     return re.sub(r"\W+", "_", label.lower()).strip("_")
 
 
-def block_features(raw: pd.DataFrame, bedroom_ratio: float) -> pd.DataFrame:
-    """Features computed from one row alone: imputation, ratios, logs, rotations, city distances."""
-    bedrooms = raw["total_bedrooms"].fillna(raw["total_rooms"] * bedroom_ratio)
-    out = raw[NUMERIC_FEATURES].astype(float).assign(total_bedrooms=bedrooms)
-    out["rooms_per_household"] = raw["total_rooms"] / raw["households"]
-    out["bedrooms_per_room"] = bedrooms / raw["total_rooms"]
-    out["people_per_household"] = raw["population"] / raw["households"]
-    for column in ("total_rooms", "population", "households", "median_income"):
-        out[f"log_{column}"] = np.log(raw[column])
-    out["latitude_plus_longitude"] = raw["latitude"] + raw["longitude"]
-    out["latitude_minus_longitude"] = raw["latitude"] - raw["longitude"]
+def block_features(raw: pd.DataFrame, bedroom_ratio: float) -> dict[str, np.ndarray]:
+    """Features computed from one row alone: imputation, ratios, logs, rotations, city distances.
+
+    Plain numpy on the columns: serving transforms one row per request, where pandas' per-column
+    overhead would cost more than the trees.
+    """
+    column = {name: raw[name].to_numpy(dtype=float) for name in NUMERIC_FEATURES}
+    rooms, households = column["total_rooms"], column["households"]
+    latitude, longitude = column["latitude"], column["longitude"]
+    bedrooms = np.where(np.isnan(column["total_bedrooms"]), rooms * bedroom_ratio, column["total_bedrooms"])
+    out = {**column, "total_bedrooms": bedrooms}
+    out["rooms_per_household"] = rooms / households
+    out["bedrooms_per_room"] = bedrooms / rooms
+    out["people_per_household"] = column["population"] / households
+    for name in ("total_rooms", "population", "households", "median_income"):
+        out[f"log_{name}"] = np.log(column[name])
+    out["latitude_plus_longitude"] = latitude + longitude
+    out["latitude_minus_longitude"] = latitude - longitude
     for city, (lat, lon) in COASTAL_CITIES.items():
-        north = (raw["latitude"] - lat) * KM_PER_DEGREE
-        east = (raw["longitude"] - lon) * KM_PER_DEGREE * np.cos(np.radians(lat))
+        north = (latitude - lat) * KM_PER_DEGREE
+        east = (longitude - lon) * KM_PER_DEGREE * np.cos(np.radians(lat))
         out[f"km_to_{city}"] = np.hypot(north, east)
+    ocean = raw["ocean_proximity"].to_numpy(dtype=object)
     for ocean_class in OCEAN_CLASSES:
-        out[f"ocean_{_slug(ocean_class)}"] = (raw["ocean_proximity"] == ocean_class).astype(float)
+        out[f"ocean_{_slug(ocean_class)}"] = (ocean == ocean_class).astype(float)
     return out
 
 
 class HousingFeatures(TransformerMixin, BaseEstimator):
-    """Raw HousingRow frame -> numeric feature frame, with out-of-fold nearest-block price features.
+    """Raw HousingRow frame -> numeric feature matrix, with out-of-fold nearest-block price features.
 
     For each k in `neighbours`: the mean price of the k nearest training blocks, and that mean
     re-scaled by the row's own income (neighbours' price per unit of income times this income);
@@ -77,31 +86,33 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, raw: pd.DataFrame, y: pd.Series | np.ndarray) -> HousingFeatures:
         self.bedroom_ratio_ = float((raw["total_bedrooms"] / raw["total_rooms"]).median())
-        self.points_ = _planar_km(raw)
+        self.points_ = _points(raw)
         self.prices_ = np.asarray(y, dtype=float)
         self.incomes_ = raw["median_income"].to_numpy(dtype=float)
-        self.index_ = NearestNeighbors(n_neighbors=max(self.neighbours)).fit(self.points_)
-        self.feature_names_out_ = np.array(list(self.transform(raw.head(1)).columns), dtype=object)
+        self.index_ = KDTree(self.points_)
+        self.feature_names_out_ = np.array(list(self._features(raw.head(1))), dtype=object)
         return self
 
-    def transform(self, raw: pd.DataFrame) -> pd.DataFrame:
-        features = block_features(raw, self.bedroom_ratio_)
-        neighbours = self.index_.kneighbors(_planar_km(raw), return_distance=False)
-        return self._with_neighbours(features, raw, neighbours)
+    def transform(self, raw: pd.DataFrame) -> np.ndarray:
+        return np.column_stack(list(self._features(raw).values()))
 
-    def fit_transform(self, raw: pd.DataFrame, y: pd.Series | np.ndarray, **_: object) -> pd.DataFrame:
+    def fit_transform(self, raw: pd.DataFrame, y: pd.Series | np.ndarray, **_: object) -> np.ndarray:
         """Fit, then describe each training row by neighbours from the other folds only."""
         self.fit(raw, y)
         neighbours = np.empty((len(raw), max(self.neighbours)), dtype=int)
         points = self.points_
         folds = KFold(self.folds, shuffle=True, random_state=self.random_state)
         for fit_rows, query_rows in folds.split(points):
-            index = NearestNeighbors(n_neighbors=max(self.neighbours)).fit(points[fit_rows])
-            neighbours[query_rows] = fit_rows[index.kneighbors(points[query_rows], return_distance=False)]
-        return self._with_neighbours(block_features(raw, self.bedroom_ratio_), raw, neighbours)
+            found = KDTree(points[fit_rows]).query(points[query_rows], k=max(self.neighbours), return_distance=False)
+            neighbours[query_rows] = fit_rows[found]
+        return np.column_stack(list(self._features(raw, neighbours).values()))
 
-    def _with_neighbours(self, features: pd.DataFrame, raw: pd.DataFrame, neighbours: np.ndarray) -> pd.DataFrame:
-        income = raw["median_income"].to_numpy(dtype=float)
+    def _features(self, raw: pd.DataFrame, neighbours: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every feature by name; neighbours are looked up among all training blocks unless given."""
+        if neighbours is None:
+            neighbours = self.index_.query(_points(raw), k=max(self.neighbours), return_distance=False)
+        features = block_features(raw, self.bedroom_ratio_)
+        income = features["median_income"]
         price_per_income = self.prices_ / self.incomes_
         for k in self.neighbours:
             nearest = neighbours[:, :k]
@@ -121,6 +132,6 @@ def preprocessing(neighbours: list[int], folds: int, seed: int) -> Pipeline:
     return Pipeline(
         [
             ("features", HousingFeatures(tuple(neighbours), folds, seed)),
-            ("scale", StandardScaler().set_output(transform="pandas")),
+            ("scale", StandardScaler()),
         ]
     )

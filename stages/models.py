@@ -13,9 +13,11 @@ import lightgbm
 import numpy as np
 import pandas as pd
 import xgboost
-from sklearn.base import RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
+from sklearn.utils.validation import check_is_fitted
 
 from stages.mlp import TorchMLPRegressor
 from stages.params import (
@@ -122,6 +124,31 @@ def fit_model(
 ) -> RegressorMixin:
     """Fit model family `name` on prepared features, stopping early on (X_val, y_val) where it can."""
     return FIT[name](params, device, seed, X, y, X_val, y_val)
+
+
+class LogTargetRegressor(RegressorMixin, BaseEstimator):
+    """A regressor already fitted on log(price), predicting price.
+
+    scikit-learn's TransformedTargetRegressor around a FrozenEstimator does the same, but computes
+    estimator tags (with deep copies) on every call: 0.25 ms, more than the trees take on one row.
+    """
+
+    def __init__(self, regressor: RegressorMixin):
+        self.regressor = regressor
+
+    def fit(self, X: Features, y: Target, **fit_params: object) -> LogTargetRegressor:
+        self.regressor.fit(X, np.log(y), **fit_params)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        try:
+            check_is_fitted(self.regressor)
+        except NotFittedError:
+            return False
+        return True
+
+    def predict(self, X: Features) -> Target:
+        return np.exp(self.regressor.predict(X))
 
 
 def feature_importance(model: RegressorMixin, feature_names: list[str]) -> pd.Series | None:

@@ -46,13 +46,17 @@ def logged_model_uri(client: MlflowClient, folder: Path) -> str:
 
 
 def champion_test_rmse(client: MlflowClient, name: str, splits: Path) -> float | None:
-    """Test RMSE of the current champion on today's test split, or None when there is no champion."""
+    """Test RMSE of the current champion on today's test split; None when there is none it can score."""
     try:
         client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
     X_test, y_test = load_split(splits, "test")
-    predicted = np.asarray(mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").predict(X_test)).ravel()
+    try:
+        predicted = np.asarray(mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").predict(X_test)).ravel()
+    except Exception as error:  # e.g. pickled with code this commit changed: it cannot be served either
+        print(f"register: the current champion cannot be scored with this code ({type(error).__name__}: {error})")
+        return None
     return regression_scores(y_test, predicted)["rmse"]
 
 

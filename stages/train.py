@@ -3,7 +3,7 @@
     python -m stages.train xgboost --splits data/processed --out models/xgboost --metrics metrics/train/xgboost.json
 
 The saved model is a scikit-learn Pipeline: the fitted HousingFeatures preprocessing, then the
-regressor (wrapped to undo the log target when `features.log_target` is on). It is logged to MLflow
+regressor (wrapped in LogTargetRegressor when `features.log_target` is on). It is logged to MLflow
 in a run of its own, with system metrics, and the same files are written to `--out` for DVC.
 """
 
@@ -22,9 +22,8 @@ import pandas as pd
 import skops.io
 from mlflow.entities import Metric
 from mlflow.models import ModelSignature
+from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, Schema
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from stages.atomic import atomic_path, write_json
@@ -32,7 +31,7 @@ from stages.device import device_description, resolve_device
 from stages.errors import StageError, exits_cleanly
 from stages.features import preprocessing
 from stages.metrics import regression_scores
-from stages.models import fit_model
+from stages.models import LogTargetRegressor, fit_model
 from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, Section, load_params
 from stages.schema import FEATURES, TARGET, TARGET_SCALE, HousingRow
 from stages.tracking import configure_tracking, git_commit, lineage_tags
@@ -67,21 +66,38 @@ def fit_pipeline(
     to_fit = np.log if features.log_target else np.asarray
     regressor = fit_model(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
     if features.log_target:
-        regressor = TransformedTargetRegressor(
-            FrozenEstimator(regressor), func=np.log, inverse_func=np.exp, check_inverse=False
-        ).fit(X_prepared, y)
+        regressor = LogTargetRegressor(regressor)
     pipeline = Pipeline([*prepare.steps, ("model", regressor)])
     return pipeline, regressor.predict(X_prepared)
 
 
 def log_epochs(regressor: object) -> None:
     """Per-epoch throughput of the MLP (other families have no epochs), as one batched write."""
-    inner = getattr(regressor, "regressor_", regressor)
-    throughput = getattr(getattr(inner, "estimator", inner), "epoch_samples_per_s_", None)
+    throughput = getattr(getattr(regressor, "regressor", regressor), "epoch_samples_per_s_", None)
     if throughput:
         now = int(time.time() * 1000)
         metrics = [Metric("epoch_samples_per_s", value, now, step) for step, value in enumerate(throughput)]
         mlflow.tracking.MlflowClient().log_batch(mlflow.active_run().info.run_id, metrics=metrics)
+
+
+def log_pipeline(pipeline: Pipeline, family: str, input_example: pd.DataFrame, train_sha256: str) -> ModelInfo:
+    """Log the raw-row pipeline as this run's MLflow model, with its signature, code and lineage."""
+    return mlflow.sklearn.log_model(
+        pipeline,
+        name="model",
+        signature=model_signature(),
+        input_example=input_example,
+        skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
+        pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
+        code_paths=[str(CODE_DIR)],
+        metadata={
+            "model_family": family,
+            "target_unit_dollars": TARGET_SCALE,
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "train_data_sha256": train_sha256,
+            "git_commit": git_commit(),
+        },
+    )
 
 
 @exits_cleanly
@@ -125,22 +141,8 @@ def main() -> None:
             {f"{part}_{name}": value for part in ("train", "val") for name, value in scores[part].items()}
         )
         log_epochs(pipeline[-1])
-        model_info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=model_signature(),
-            input_example=X.head(3),
-            skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
-            pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
-            code_paths=[str(CODE_DIR)],
-            metadata={
-                "model_family": args.model,
-                "target_unit_dollars": TARGET_SCALE,
-                "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "train_data_sha256": hashlib.sha256((args.splits / "train.parquet").read_bytes()).hexdigest(),
-                "git_commit": git_commit(),
-            },
-        )
+        train_sha256 = hashlib.sha256((args.splits / "train.parquet").read_bytes()).hexdigest()
+        model_info = log_pipeline(pipeline, args.model, X.head(3), train_sha256)
         with atomic_path(args.out) as staged:
             mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
     write_json(args.metrics, scores)

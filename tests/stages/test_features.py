@@ -31,16 +31,21 @@ def neighbour_columns(frame: pd.DataFrame) -> list[str]:
     return [column for column in frame.columns if column.startswith("neighbour_price")]
 
 
+def named_features(neighbours: tuple[int, ...], random_state: int) -> HousingFeatures:
+    """The transformer with named (pandas) output, so tests can address features by name."""
+    return HousingFeatures(neighbours, FOLDS, random_state).set_output(transform="pandas")
+
+
 def fitted_pipeline(train: pd.DataFrame, seed: int = 0):
     raw, price = features_and_price(train)
-    pipeline = preprocessing(list(NEIGHBOURS), FOLDS, seed)
+    pipeline = preprocessing(list(NEIGHBOURS), FOLDS, seed).set_output(transform="pandas")
     return pipeline, pipeline.fit_transform(raw, price)
 
 
 def test_training_row_never_sees_its_own_price(train):
     raw, price = features_and_price(train)
     price[ROW] = HUGE_PRICE
-    transformer = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0)
+    transformer = named_features(NEIGHBOURS, random_state=0)
 
     out_of_fold = transformer.fit_transform(raw, price)
     in_sample = transformer.transform(raw.iloc[[ROW]])
@@ -54,7 +59,7 @@ def test_other_training_rows_do_see_that_price(train):
     raw, price = features_and_price(train)
     price[ROW] = HUGE_PRICE
 
-    out_of_fold = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit_transform(raw, price)
+    out_of_fold = named_features(NEIGHBOURS, random_state=0).fit_transform(raw, price)
 
     assert (out_of_fold.drop(index=ROW)[f"neighbour_price_k{max(NEIGHBOURS)}"] >= HUGE_PRICE / max(NEIGHBOURS)).any()
 
@@ -65,8 +70,8 @@ def test_own_price_does_not_change_own_out_of_fold_features(train, row):
     changed = price.copy()
     changed[row] *= 3
 
-    before = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit_transform(raw, price)
-    after = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit_transform(raw, changed)
+    before = named_features(NEIGHBOURS, random_state=0).fit_transform(raw, price)
+    after = named_features(NEIGHBOURS, random_state=0).fit_transform(raw, changed)
 
     columns = neighbour_columns(before)
     assert len(columns) == 2 * len(NEIGHBOURS)
@@ -76,7 +81,7 @@ def test_own_price_does_not_change_own_out_of_fold_features(train, row):
 def test_out_of_fold_price_is_a_mean_of_other_training_prices(train):
     raw, price = features_and_price(train)
 
-    out_of_fold = HousingFeatures((1,), FOLDS, random_state=0).fit_transform(raw, price)
+    out_of_fold = named_features((1,), random_state=0).fit_transform(raw, price)
 
     nearest_price = out_of_fold["neighbour_price_k1"].to_numpy()
     assert np.isin(nearest_price, price).all()
@@ -85,7 +90,7 @@ def test_out_of_fold_price_is_a_mean_of_other_training_prices(train):
 
 def test_transform_of_unseen_rows_without_bedrooms_has_no_nan(train):
     raw, price = features_and_price(train)
-    transformer = HousingFeatures(NEIGHBOURS, FOLDS, random_state=0).fit(raw, price)
+    transformer = named_features(NEIGHBOURS, random_state=0).fit(raw, price)
     unseen = housing_frame(30, seed=5)[FEATURES].assign(total_bedrooms=np.nan)
 
     out = transformer.transform(unseen)
@@ -156,7 +161,17 @@ def test_preprocessing_is_deterministic_for_a_seed(train):
 def test_seed_picks_the_folds(train):
     raw, price = features_and_price(train)
 
-    first = HousingFeatures(NEIGHBOURS, FOLDS, random_state=1).fit_transform(raw, price)
-    second = HousingFeatures(NEIGHBOURS, FOLDS, random_state=2).fit_transform(raw, price)
+    first = named_features(NEIGHBOURS, random_state=1).fit_transform(raw, price)
+    second = named_features(NEIGHBOURS, random_state=2).fit_transform(raw, price)
 
     assert not first["neighbour_price_k3"].equals(second["neighbour_price_k3"])
+
+
+def test_default_output_is_a_plain_matrix_for_fast_single_row_serving(train):
+    raw, price = features_and_price(train)
+    pipeline = preprocessing(list(NEIGHBOURS), FOLDS, 0).fit(raw, price)
+
+    out = pipeline.transform(raw.head(1))
+
+    assert isinstance(out, np.ndarray)
+    assert out.shape == (1, len(pipeline.get_feature_names_out()))
