@@ -9,6 +9,7 @@ from all training blocks, the same cross-fitting scheme as scikit-learn's Target
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,10 +32,14 @@ OCEAN_CLASSES: tuple[str, ...] = OceanProximity.__args__
 KM_PER_DEGREE = 111.2
 _COS_MID_LATITUDE = np.cos(np.radians(36.0))
 
+RawColumns = pd.DataFrame | Mapping[str, np.ndarray]
+"""Raw rows by column: a DataFrame, or (serving one row, where building a DataFrame costs more than
+the model) a mapping of column name to array. Features only ever look columns up by name."""
 
-def _points(raw: pd.DataFrame) -> np.ndarray:
+
+def _points(raw: RawColumns) -> np.ndarray:
     """Latitude/longitude as approximate kilometres on a plane (good enough within California)."""
-    latitude, longitude = raw["latitude"].to_numpy(dtype=float), raw["longitude"].to_numpy(dtype=float)
+    latitude, longitude = np.asarray(raw["latitude"], dtype=float), np.asarray(raw["longitude"], dtype=float)
     return np.column_stack([latitude * KM_PER_DEGREE, longitude * KM_PER_DEGREE * _COS_MID_LATITUDE])
 
 
@@ -43,13 +48,13 @@ def _slug(label: str) -> str:
     return re.sub(r"\W+", "_", label.lower()).strip("_")
 
 
-def block_features(raw: pd.DataFrame, bedroom_ratio: float) -> dict[str, np.ndarray]:
+def block_features(raw: RawColumns, bedroom_ratio: float) -> dict[str, np.ndarray]:
     """Features computed from one row alone: imputation, ratios, logs, rotations, city distances.
 
     Plain numpy on the columns: serving transforms one row per request, where pandas' per-column
     overhead would cost more than the trees.
     """
-    column = {name: raw[name].to_numpy(dtype=float) for name in NUMERIC_FEATURES}
+    column = {name: np.asarray(raw[name], dtype=float) for name in NUMERIC_FEATURES}
     rooms, households = column["total_rooms"], column["households"]
     latitude, longitude = column["latitude"], column["longitude"]
     bedrooms = np.where(np.isnan(column["total_bedrooms"]), rooms * bedroom_ratio, column["total_bedrooms"])
@@ -65,7 +70,7 @@ def block_features(raw: pd.DataFrame, bedroom_ratio: float) -> dict[str, np.ndar
         north = (latitude - lat) * KM_PER_DEGREE
         east = (longitude - lon) * KM_PER_DEGREE * np.cos(np.radians(lat))
         out[f"km_to_{city}"] = np.hypot(north, east)
-    ocean = raw["ocean_proximity"].to_numpy(dtype=object)
+    ocean = np.asarray(raw["ocean_proximity"], dtype=object)
     for ocean_class in OCEAN_CLASSES:
         out[f"ocean_{_slug(ocean_class)}"] = (ocean == ocean_class).astype(float)
     return out
@@ -93,7 +98,7 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = np.array(list(self._features(raw.head(1))), dtype=object)
         return self
 
-    def transform(self, raw: pd.DataFrame) -> np.ndarray:
+    def transform(self, raw: RawColumns) -> np.ndarray:
         return np.column_stack(list(self._features(raw).values()))
 
     def fit_transform(self, raw: pd.DataFrame, y: pd.Series | np.ndarray, **_: object) -> np.ndarray:
@@ -107,7 +112,7 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
             neighbours[query_rows] = fit_rows[found]
         return np.column_stack(list(self._features(raw, neighbours).values()))
 
-    def _features(self, raw: pd.DataFrame, neighbours: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def _features(self, raw: RawColumns, neighbours: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Every feature by name; neighbours are looked up among all training blocks unless given."""
         if neighbours is None:
             neighbours = self.index_.query(_points(raw), k=max(self.neighbours), return_distance=False)

@@ -1,7 +1,8 @@
 """The one definition of a raw California block group, used by every stage and by serving.
 
-Bounds are physical limits with some slack around what the 1990 census data holds, so that
-plausible new batches pass and nonsense (negative rooms, a point in Nevada) is rejected.
+Bounds are physical limits with some slack around what the 1990 census data holds (block groups
+of up to ~40,000 rooms and people), so that plausible new batches pass and nonsense (negative
+rooms, a point in Nevada, 1e300 households that would overflow the features) is rejected.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ class HousingRow(BaseModel):
     longitude: float = Field(ge=-124.6, le=-114.0, description="Degrees east; California spans about -124.4 to -114.1.")
     latitude: float = Field(ge=32.4, le=42.1, description="Degrees north; California spans about 32.5 to 42.0.")
     housing_median_age: float = Field(ge=0, le=150, description="Median age of the houses in the block, years.")
-    total_rooms: float = Field(gt=0, description="Rooms in the block, all houses together.")
+    total_rooms: float = Field(ge=1, le=500_000, description="Rooms in the block, all houses together.")
     total_bedrooms: float | None = Field(
-        default=None, ge=0, description="Bedrooms in the block; may be missing (imputed by the model)."
+        default=None, ge=0, le=500_000, description="Bedrooms in the block; may be missing (imputed by the model)."
     )
-    population: float = Field(gt=0, description="People living in the block.")
-    households: float = Field(gt=0, description="Households in the block.")
-    median_income: float = Field(gt=0, le=100, description="Median household income, tens of thousands of dollars.")
+    population: float = Field(ge=1, le=500_000, description="People living in the block.")
+    households: float = Field(ge=1, le=200_000, description="Households in the block.")
+    median_income: float = Field(ge=0.1, le=100, description="Median household income, tens of thousands of dollars.")
     ocean_proximity: OceanProximity = Field(description="Distance class to the ocean.")
 
     @model_validator(mode="after")

@@ -209,7 +209,7 @@ def test_batch_missing_a_column_fails_and_keeps_previous_output(work):
 @pytest.mark.parametrize(
     ("field", "value", "named"),
     [
-        ("total_rooms", -3.0, "total_rooms: Input should be greater than 0"),
+        ("total_rooms", -3.0, "total_rooms: Input should be greater than or equal to 1"),
         ("ocean_proximity", "MARS", "ocean_proximity: Input should be"),
     ],
 )
