@@ -11,7 +11,10 @@ ifdef SOURCE
 export INGEST_SOURCE := $(abspath $(SOURCE))
 endif
 
-.PHONY: setup repro test lint ui push lock clean
+# `make serve`: gunicorn's workers share Prometheus metrics through files in this folder.
+export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
+
+.PHONY: setup repro test lint ui serve browser bench-serve push lock clean
 
 setup: $(VENV)/.installed
 
@@ -35,11 +38,25 @@ lint: setup
 ui: setup
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
 
+serve: setup
+	mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	$(BIN)/gunicorn -c serve/gunicorn.conf.py serve.wsgi:app
+
+# Debian's Chromium for the browser test (tests/serve/test_browser.py), and wrk for bench/serve.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+bench-serve: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PYTHON) -m bench.serve
+
 push: setup
 	dvc push
 
 lock: setup
-	$(PYTHON) -m pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
+	{ echo "# Exact versions of every package \`make setup\` installs (pip freeze of a working environment)."; \
+	  echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
+	  $(PYTHON) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
 
 clean:
 	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""serve: a thin Flask app that answers predictions from the registered champion model."""

@@ -1,0 +1,216 @@
+"""The Flask app: `create_app(settings, champion, predictions)` with every dependency injected.
+
+serve.wsgi builds the real dependencies from the environment, in each gunicorn worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import random
+import re
+import time
+from importlib.metadata import version
+
+import numpy as np
+from flask import Flask, Response, g, render_template, request
+from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
+
+from serve.champion import ChampionWatcher, ServedModel
+from serve.metrics import ServeMetrics
+from serve.openapi import openapi_document
+from serve.payloads import (
+    ErrorDetail,
+    ErrorResponse,
+    Health,
+    InvocationsRequest,
+    InvocationsResponse,
+    ModelInfo,
+    ModelRef,
+    Prediction,
+    PredictionsPage,
+    PredictionsQuery,
+    PredictResponse,
+    Readiness,
+    ReloadResult,
+    RequestError,
+    parse_json,
+    records_columns,
+    validate_model,
+    validate_records,
+)
+from serve.prediction_log import PredictionLog
+from serve.settings import Settings
+from stages.schema import TARGET_SCALE, HousingRow
+
+access_log = logging.getLogger("serve.access")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+"""A client's X-Request-ID is kept when it looks like this; otherwise the server makes one up from
+`random`, not `uuid4`: ids need to be unique, not secret, and os.urandom costs ~0.5 ms here."""
+
+
+def create_app(settings: Settings, champion: ChampionWatcher, predictions: PredictionLog) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    metrics = ServeMetrics(app)
+    champion.on_swap(metrics.model_swapped)
+    app.extensions.update(settings=settings, champion=champion, predictions=predictions, metrics=metrics)
+
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.request_id
+        access_log.info(
+            json.dumps(
+                {
+                    "request_id": g.request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round(elapsed_ms(), 3),
+                    "remote": request.remote_addr,
+                }
+            )
+        )
+        return response
+
+    @app.errorhandler(RequestError)
+    def refuse(error: RequestError) -> Response:
+        response = answer(error.body, error.status)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        detail = ErrorDetail(field="body" if error.code == 413 else "request", message=error.description or "")
+        response = answer(ErrorResponse(error=error.name.lower(), details=[detail]), error.code or 500)
+        response.headers.extend(error.get_headers())
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    @app.errorhandler(Exception)
+    def failure(error: Exception) -> Response:
+        app.logger.exception("request %s failed", g.get("request_id"))
+        detail = ErrorDetail(field="server", message=type(error).__name__)
+        return answer(ErrorResponse(error="internal error", details=[detail]), 500)
+
+    @app.post("/predict")
+    def predict() -> Response:
+        model = serving_model(champion)
+        rows = validate_records(json_body(), settings.max_batch)
+        dollars = predict_and_log(model, rows)
+        body = PredictResponse(
+            request_id=g.request_id,
+            model=model_ref(model),
+            predictions=[Prediction(median_house_value=round(value, 2)) for value in dollars],
+        )
+        return answer(body)
+
+    @app.post("/invocations")
+    def invocations() -> Response:
+        model = serving_model(champion)
+        invocation: InvocationsRequest = validate_model(InvocationsRequest, json_body())
+        rows = validate_records(invocation.records(), settings.max_batch)
+        dollars = predict_and_log(model, rows)
+        return answer(InvocationsResponse(predictions=[value / TARGET_SCALE for value in dollars]))
+
+    def predict_and_log(model: ServedModel, rows: list[HousingRow]) -> list[float]:
+        predicted = model.predict_dollars(records_columns(rows))
+        if not np.isfinite(predicted).all():
+            message = "the model's prediction overflows: values far outside anything it was trained on"
+            details = [
+                ErrorDetail(field=f"[{row}]", message=message) for row in np.flatnonzero(~np.isfinite(predicted))
+            ]
+            raise RequestError(422, "cannot predict", details)
+        metrics.predicted(model, predicted)
+        dollars = predicted.tolist()
+        inputs = [row.model_dump_json() for row in rows]
+        predictions.record(g.request_id, model.name, model.version, inputs, dollars, elapsed_ms())
+        return dollars
+
+    @app.get("/health")
+    def health() -> Response:
+        return answer(Health(status="ok"))
+
+    @app.get("/ready")
+    def ready() -> Response:
+        model = champion.current
+        if model is None:
+            return answer(Readiness(ready=False, problem=champion.problem), 503)
+        return answer(Readiness(ready=True, model=model_ref(model)))
+
+    @app.get("/model/info")
+    def model_info() -> Response:
+        return answer(ModelInfo.model_validate(serving_model(champion).info))
+
+    @app.get("/predictions")
+    def recent_predictions() -> Response:
+        query: PredictionsQuery = validate_model(PredictionsQuery, request.args.to_dict())
+        rows = predictions.recent(query.limit, query.offset)
+        return answer(PredictionsPage(limit=query.limit, offset=query.offset, predictions=rows))
+
+    @app.post("/admin/reload")
+    def reload() -> Response:
+        require_admin(settings)
+        reloaded = champion.refresh()
+        champion.request_reload()
+        model = champion.current
+        problem = None if model else champion.problem
+        return answer(ReloadResult(reloaded=reloaded, model=model and model_ref(model), problem=problem))
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return app.json.response(openapi_document("housing-mlops serve", version("housing-mlops")))
+
+    @app.get("/")
+    def index() -> str:
+        fields = HousingRow.model_json_schema()["properties"]
+        return render_template("index.html", fields=fields, model=champion.current)
+
+    return app
+
+
+def elapsed_ms() -> float:
+    return (time.perf_counter() - g.started) * 1000
+
+
+def answer(body: BaseModel, status: int = 200) -> Response:
+    return Response(body.model_dump_json(), status=status, mimetype="application/json")
+
+
+def json_body() -> object:
+    if not request.is_json:
+        raise RequestError(
+            415,
+            "unsupported media type",
+            [ErrorDetail(field="Content-Type", message=f"expected application/json (got {request.mimetype!r})")],
+        )
+    return parse_json(request.get_data(cache=False))
+
+
+def serving_model(champion: ChampionWatcher) -> ServedModel:
+    model = champion.current
+    if model is None:
+        raise RequestError(503, "no model loaded", [ErrorDetail(field="model", message=champion.problem)])
+    return model
+
+
+def model_ref(model: ServedModel) -> ModelRef:
+    return ModelRef(name=model.name, version=model.version, alias=model.alias)
+
+
+def require_admin(settings: Settings) -> None:
+    if not settings.admin_token:
+        detail = ErrorDetail(field="SERVE_ADMIN_TOKEN", message="not set on the server")
+        raise RequestError(403, "admin endpoints are disabled", [detail])
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {settings.admin_token}".encode()):
+        raise RequestError(401, "unauthorized", [ErrorDetail(field="Authorization", message="expected Bearer <token>")])

@@ -1,0 +1,138 @@
+"""The served model: which version the registry alias names, loaded once per worker and swapped live.
+
+Predictions run the logged scikit-learn pipeline itself (`PyFuncModel.get_raw_model()`): the exact
+object evaluate scored through pyfunc, minus pyfunc's per-call schema enforcement, which the
+request's pydantic validation already does (and which costs more than the trees on one row).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from stages.features import RawColumns
+from stages.schema import TARGET_SCALE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded model version and what /model/info says about it."""
+
+    name: str
+    version: int
+    alias: str
+    run_id: str | None
+    pipeline: Any = field(repr=False)
+    info: dict[str, Any] = field(repr=False)
+
+    def predict_dollars(self, raw: RawColumns) -> np.ndarray:
+        """Predicted median house value in dollars for each raw row."""
+        return np.asarray(self.pipeline.predict(raw), dtype=float).ravel() * TARGET_SCALE
+
+
+def load_version(client: MlflowClient, name: str, alias: str) -> ServedModel:
+    """Load the version `alias` names now, with its registration tags and logged metadata."""
+    version = client.get_model_version_by_alias(name, alias)
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    metadata = model.metadata
+    info = {
+        "name": name,
+        "version": int(version.version),
+        "alias": alias,
+        "run_id": version.run_id,
+        "source": version.source,
+        "registered_at": datetime.fromtimestamp(version.creation_timestamp / 1000, UTC).isoformat(),
+        "registration_tags": dict(version.tags),
+        "model_metadata": metadata.metadata or {},
+        "input_schema": metadata.get_input_schema().to_dict() if metadata.signature else None,
+    }
+    return ServedModel(name, int(version.version), alias, version.run_id, model.get_raw_model(), info)
+
+
+class ChampionWatcher:
+    """Keeps the version that the alias names loaded: retries until it can, then polls for a new one.
+
+    A new version is loaded beside the old one and swapped in with a single assignment, so requests
+    in flight finish on the old model and none fails during the swap. `request_reload()` asks every
+    worker sharing `reload_marker` to check now rather than at the next poll.
+    """
+
+    def __init__(self, name: str, alias: str, poll_seconds: float, retry_seconds: float, reload_marker: Path):
+        self.name, self.alias = name, alias
+        self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
+        self.reload_marker = reload_marker
+        self.current: ServedModel | None = None
+        self.problem = "the model has not been loaded yet"
+        self._listeners: list[Callable[[ServedModel | None, ServedModel], None]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def on_swap(self, listener: Callable[[ServedModel | None, ServedModel], None]) -> None:
+        """Call `listener(previous, current)` on every swap, and now if a model is already loaded."""
+        self._listeners.append(listener)
+        if self.current is not None:
+            listener(None, self.current)
+
+    def refresh(self) -> bool:
+        """Load the aliased version if it differs from the served one; True when a new one was swapped in."""
+        with self._lock:
+            try:
+                client = MlflowClient()
+                wanted = int(client.get_model_version_by_alias(self.name, self.alias).version)
+                if self.current is not None and self.current.version == wanted:
+                    return False
+                loaded = load_version(client, self.name, self.alias)
+            except Exception as error:  # registry down, alias missing, artifacts unreadable: keep serving
+                self.problem = f"cannot load models:/{self.name}@{self.alias}: {_one_line(error)}"
+                log.warning(self.problem)
+                return False
+            previous, self.current = self.current, loaded
+            log.info("serving %s v%s (was %s)", self.name, loaded.version, previous and previous.version)
+            for listener in self._listeners:
+                listener(previous, loaded)
+            return True
+
+    def request_reload(self) -> None:
+        self.reload_marker.parent.mkdir(parents=True, exist_ok=True)
+        self.reload_marker.touch()
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name="champion-watcher", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        marker_seen = self._marker_time()
+        next_check = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            marker = self._marker_time()
+            if now >= next_check or marker != marker_seen:
+                marker_seen = marker
+                self.refresh()
+                next_check = now + (self.poll_seconds if self.current else self.retry_seconds)
+            self._stop.wait(min(1.0, self.retry_seconds))
+
+    def _marker_time(self) -> int | None:
+        try:
+            return self.reload_marker.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+
+def _one_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"

@@ -1,0 +1,73 @@
+"""Prometheus metrics: prometheus-flask-exporter's request metrics plus the model's own.
+
+Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set before Python starts, by `make serve` or the image's
+entrypoint) switches every metric to multiprocess files, so /metrics from any worker counts all of
+them. Each app gets its own registry, so several apps in one process (tests) never clash.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from flask import Flask
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+from serve.champion import ServedModel
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+PRICE_BUCKETS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000, 500_000, 750_000, 1_000_000)
+
+
+def observe_all(histogram: Histogram, values: np.ndarray) -> None:
+    """`histogram.observe(v)` for every v, with one increment per bucket rather than per value.
+
+    prometheus_client has no bulk observe, and in multiprocess mode each observe is two locked
+    writes to a memory-mapped file: 1 ms for a 100-record request. This makes the same updates
+    observe() makes (per-bucket counts, cumulated at collection, and the sum) on the same values.
+    """
+    buckets, counts = np.unique(np.searchsorted(histogram._upper_bounds, values, side="left"), return_counts=True)
+    for bucket, count in zip(buckets, counts, strict=True):
+        histogram._buckets[bucket].inc(int(count))
+    histogram._sum.inc(float(np.sum(values)))
+
+
+class ServeMetrics:
+    def __init__(self, app: Flask):
+        registry = CollectorRegistry()
+        exporter = GunicornInternalPrometheusMetrics if "PROMETHEUS_MULTIPROC_DIR" in os.environ else PrometheusMetrics
+        self.exporter = exporter(app, registry=registry, group_by="endpoint", buckets=LATENCY_BUCKETS)
+        self.predictions = Counter(
+            "housing_predictions_total", "Records predicted.", ["model_version"], registry=registry
+        )
+        self.predicted_value = Histogram(
+            "housing_predicted_value_dollars",
+            "Predicted median house values.",
+            buckets=PRICE_BUCKETS,
+            registry=registry,
+        )
+        self.model_info = Gauge(
+            "housing_model_info",
+            "1 for the model version a worker serves, 0 for versions it served before.",
+            ["model_name", "model_version", "alias", "run_id"],
+            multiprocess_mode="livemax",
+            registry=registry,
+        )
+        self.model_version = Gauge(
+            "housing_model_version", "Version of the served model.", multiprocess_mode="livemax", registry=registry
+        )
+
+    def model_swapped(self, previous: ServedModel | None, current: ServedModel) -> None:
+        if previous is not None:
+            self._info(previous).set(0)
+        self._info(current).set(1)
+        self.model_version.set(current.version)
+
+    def predicted(self, model: ServedModel, dollars: np.ndarray) -> None:
+        self.predictions.labels(str(model.version)).inc(len(dollars))
+        observe_all(self.predicted_value, dollars)
+
+    def _info(self, model: ServedModel) -> Gauge:
+        return self.model_info.labels(model.name, str(model.version), model.alias, model.run_id or "")

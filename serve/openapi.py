@@ -1,0 +1,109 @@
+"""/openapi.json: an OpenAPI 3.1 document whose schemas pydantic generates from serve.payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from serve.payloads import (
+    ErrorResponse,
+    Health,
+    InvocationsRequest,
+    InvocationsResponse,
+    ModelInfo,
+    PredictionsPage,
+    PredictRequest,
+    PredictResponse,
+    Readiness,
+    ReloadResult,
+)
+
+SCHEMAS: list[type[BaseModel]] = [
+    ErrorResponse,
+    Health,
+    InvocationsRequest,
+    InvocationsResponse,
+    ModelInfo,
+    PredictionsPage,
+    PredictRequest,
+    PredictResponse,
+    Readiness,
+    ReloadResult,
+]
+ERRORS = {"400": "Malformed JSON", "413": "Body or batch too large", "415": "Not JSON", "422": "Invalid input"}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: _json(ErrorResponse, ERRORS.get(code, "Error")) for code in codes}
+
+
+def _json_post(summary: str, request: type[BaseModel], response: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
+            "responses": {"200": _json(response, "Predictions"), **_errors("400", "413", "415", "422", "503")},
+        }
+    }
+
+
+def _get(summary: str, response: type[BaseModel], *errors: str, parameters: list | None = None) -> dict[str, Any]:
+    operation = {"summary": summary, "responses": {"200": _json(response, "OK"), **_errors(*errors)}}
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
+def _query_int(name: str, minimum: int, maximum: int | None, default: int) -> dict[str, Any]:
+    schema = {"type": "integer", "minimum": minimum, "default": default}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def openapi_document(title: str, version: str) -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in SCHEMAS], ref_template="#/components/schemas/{model}"
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": {
+            "/predict": _json_post("Predict prices for one raw record or a list", PredictRequest, PredictResponse),
+            "/invocations": _json_post(
+                "MLflow scoring-server format (dataframe_records or dataframe_split)",
+                InvocationsRequest,
+                InvocationsResponse,
+            ),
+            "/health": _get("The process is alive", Health),
+            "/ready": _get("A model is loaded", Readiness, "503"),
+            "/model/info": _get("The served model version and its lineage", ModelInfo, "503"),
+            "/predictions": _get(
+                "Recent logged predictions, newest first",
+                PredictionsPage,
+                "422",
+                parameters=[_query_int("limit", 1, 1000, 50), _query_int("offset", 0, None, 0)],
+            ),
+            "/admin/reload": {
+                "post": {
+                    "summary": "Check the registry alias now and load a new version",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": _json(ReloadResult, "Checked"), **_errors("401", "403")},
+                }
+            },
+        },
+        "components": {
+            "schemas": definitions["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,203 @@
+"""What the API accepts and answers, as pydantic models: they validate requests and make /openapi.json.
+
+Records are the pipeline's own HousingRow, imported rather than copied, so the API rejects exactly
+what preprocess rejects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError, model_validator
+
+from stages.schema import NUMERIC_FEATURES, HousingRow
+
+_records = TypeAdapter(list[HousingRow])
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="Where the problem is: a field name, `[row].field`, `body` or a parameter.")
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    details: list[ErrorDetail] = []
+
+
+class RequestError(Exception):
+    """A request the API refuses: an HTTP status and an ErrorResponse body."""
+
+    def __init__(self, status: int, error: str, details: list[ErrorDetail] | None = None):
+        super().__init__(error)
+        self.status = status
+        self.body = ErrorResponse(error=error, details=details or [])
+
+
+class PredictRequest(RootModel[HousingRow | Annotated[list[HousingRow], Field(min_length=1)]]):
+    """One raw record, or a non-empty list of them (at most SERVE_MAX_BATCH)."""
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: int
+    alias: str
+
+
+class Prediction(BaseModel):
+    median_house_value: float = Field(description="Predicted median house value of the block, dollars.")
+
+
+class PredictResponse(BaseModel):
+    request_id: str
+    model: ModelRef
+    predictions: list[Prediction] = Field(description="One per record, in request order.")
+
+
+class DataframeSplit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str]
+    data: list[list[Any]] = Field(min_length=1)
+    index: list[Any] | None = None
+
+
+class InvocationsRequest(BaseModel):
+    """MLflow's scoring-server request: exactly one of `dataframe_records` or `dataframe_split`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataframe_records: Annotated[list[dict[str, Any]], Field(min_length=1)] | None = None
+    dataframe_split: DataframeSplit | None = None
+
+    @model_validator(mode="after")
+    def exactly_one_format(self) -> InvocationsRequest:
+        if (self.dataframe_records is None) == (self.dataframe_split is None):
+            raise ValueError("give exactly one of dataframe_records or dataframe_split")
+        return self
+
+    def records(self) -> list[dict[str, Any]]:
+        if self.dataframe_records is not None:
+            return self.dataframe_records
+        split = self.dataframe_split
+        for position, values in enumerate(split.data):
+            if len(values) != len(split.columns):
+                raise RequestError(
+                    422,
+                    "invalid request",
+                    [ErrorDetail(field=f"dataframe_split.data[{position}]", message="row length differs from columns")],
+                )
+        return [dict(zip(split.columns, values, strict=True)) for values in split.data]
+
+
+class InvocationsResponse(BaseModel):
+    predictions: list[float] = Field(description="Model output in the model's unit, $100,000, as MLflow serves it.")
+
+
+class PredictionsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class LoggedPrediction(BaseModel):
+    id: int
+    request_id: str
+    row: int = Field(description="Position of the record in its request.")
+    created_at: str
+    model_name: str
+    model_version: int
+    inputs: dict[str, Any]
+    prediction: float = Field(description="Dollars.")
+    latency_ms: float = Field(description="Time the whole request took in the server.")
+
+
+class PredictionsPage(BaseModel):
+    limit: int
+    offset: int
+    predictions: list[LoggedPrediction]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: int
+    alias: str
+    run_id: str | None
+    source: str = Field(description="Where the registry took the model from.")
+    registered_at: str
+    registration_tags: dict[str, str] = Field(description="Metrics and lineage the register stage recorded.")
+    model_metadata: dict[str, Any] = Field(description="Logged with the model: family, trained_at, data sha, commit.")
+    input_schema: list[dict[str, Any]] | None = Field(description="The logged model's signature inputs.")
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    model: ModelRef | None = None
+    problem: str | None = None
+
+
+class ReloadResult(BaseModel):
+    reloaded: bool = Field(description="True when this worker swapped in a new version.")
+    model: ModelRef | None = None
+    problem: str | None = None
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RequestError(400, "malformed JSON", [ErrorDetail(field="body", message=str(error))]) from None
+
+
+def validate_model(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise RequestError(422, "invalid request", _details(error)) from None
+
+
+def validate_records(records: Any, max_batch: int) -> list[HousingRow]:
+    """A single record or a list of 1..max_batch records, each checked against HousingRow."""
+    single = isinstance(records, dict)
+    if not single and not isinstance(records, list):
+        raise RequestError(
+            422, "invalid request", [ErrorDetail(field="body", message="expected a record or a list of records")]
+        )
+    if not single and not records:
+        raise RequestError(422, "invalid request", [ErrorDetail(field="body", message="the list of records is empty")])
+    if not single and len(records) > max_batch:
+        message = f"at most {max_batch} records per request (got {len(records)})"
+        raise RequestError(413, "batch too large", [ErrorDetail(field="body", message=message)])
+    try:
+        return _records.validate_python([records] if single else records, strict=True)
+    except ValidationError as error:
+        raise RequestError(422, "invalid record", _details(error, drop_index=single)) from None
+
+
+def records_columns(rows: list[HousingRow]) -> dict[str, np.ndarray]:
+    """Validated records as raw columns for the logged model (missing values as NaN).
+
+    The pipeline looks columns up by name, so a mapping of arrays does: building a one-row pandas
+    DataFrame per request would cost a fifth of the request.
+    """
+    columns = {name: np.array([getattr(row, name) for row in rows], dtype=float) for name in NUMERIC_FEATURES}
+    columns["ocean_proximity"] = np.array([row.ocean_proximity for row in rows], dtype=object)
+    return columns
+
+
+def _details(error: ValidationError, drop_index: bool = False) -> list[ErrorDetail]:
+    details = []
+    for problem in error.errors():
+        location = list(problem["loc"][1:] if drop_index else problem["loc"])
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        got = problem.get("input")
+        suffix = "" if isinstance(got, dict | list) or problem["type"] == "missing" else f" (got {got!r})"
+        details.append(ErrorDetail(field=field or "body", message=problem["msg"] + suffix))
+    return details

@@ -1,0 +1,131 @@
+"""The prediction log: every served prediction, one SQLite row each, written off the request path.
+
+Requests only put rows on a queue; one writer thread per process commits them in batches. SQLite in
+WAL mode lets every gunicorn worker write to the same file while readers keep reading. `close()`
+drains the queue, so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS predictions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_version INTEGER NOT NULL,
+    inputs TEXT NOT NULL,
+    prediction REAL NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at);
+CREATE INDEX IF NOT EXISTS predictions_request_id ON predictions (request_id);
+"""
+PURGE_EVERY_S = 3600
+INSERT = (
+    "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs, prediction, latency_ms)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+log = logging.getLogger(__name__)
+
+
+class LoggedPrediction(NamedTuple):
+    request_id: str
+    row: int
+    created_at: str
+    model_name: str
+    model_version: int
+    inputs: str
+    prediction: float
+    latency_ms: float
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+class PredictionLog:
+    def __init__(self, path: Path, retention_days: float):
+        self.path = path
+        self.retention = timedelta(days=retention_days)
+        with closing(connect(path)) as connection:
+            connection.executescript(SCHEMA)
+        self._queue: queue.Queue[list[LoggedPrediction] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_forever, name="prediction-log", daemon=True)
+        self._writer.start()
+
+    def record(
+        self, request_id: str, model_name: str, model_version: int, rows: list[str], predictions, latency_ms: float
+    ) -> None:
+        """Queue one row per prediction of a request (`rows`: each record's inputs as JSON); returns at once."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        self._queue.put(
+            [
+                LoggedPrediction(request_id, index, now, model_name, model_version, row, float(value), latency_ms)
+                for index, (row, value) in enumerate(zip(rows, predictions, strict=True))
+            ]
+        )
+
+    def recent(self, limit: int, offset: int) -> list[dict]:
+        """The newest logged predictions first, as plain dicts."""
+        with closing(connect(self.path)) as connection:
+            connection.row_factory = sqlite3.Row
+            rows = connection.execute(
+                "SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+            ).fetchall()
+        return [{**dict(row), "inputs": json.loads(row["inputs"])} for row in rows]
+
+    def close(self) -> None:
+        """Write everything queued, then stop the writer."""
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
+
+    def _write_forever(self) -> None:
+        connection = connect(self.path)
+        purged_at = 0.0
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            rows = [entry for entries in batch if entries is not None for entry in entries]
+            if rows:
+                self._insert(connection, rows)
+            if time.monotonic() - purged_at > PURGE_EVERY_S:
+                self._purge(connection)
+                purged_at = time.monotonic()
+            if None in batch:
+                connection.close()
+                return
+
+    def _insert(self, connection: sqlite3.Connection, rows: list[LoggedPrediction]) -> None:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(INSERT, rows)
+            connection.execute("COMMIT")
+        except sqlite3.Error:
+            log.exception("could not log %d predictions to %s", len(rows), self.path)
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+
+    def _purge(self, connection: sqlite3.Connection) -> None:
+        cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="milliseconds")
+        connection.execute("DELETE FROM predictions WHERE created_at < ?", (cutoff,))

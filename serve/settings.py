@@ -1,0 +1,37 @@
+"""The server's settings, read from environment variables (documented in .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stages.params import RegisterParams, load_params
+
+PARAMS_FILE = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+def registered_model_name() -> str:
+    """The model name the pipeline registers under (params.yaml: register.model_name)."""
+    params: RegisterParams = load_params("register", PARAMS_FILE)
+    return params.model_name
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told; `SERVE_<NAME>` in the environment sets `<name>`.
+
+    The MLflow store comes from MLflow's own `MLFLOW_TRACKING_URI`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SERVE_", frozen=True)
+
+    model_name: str = Field(default_factory=registered_model_name, description="Registered model to serve.")
+    model_alias: str = Field(default="champion", description="Registry alias to serve and to watch.")
+    poll_seconds: float = Field(default=30, gt=0, description="How often to check which version the alias names.")
+    retry_seconds: float = Field(default=5, gt=0, description="Wait between attempts while no model is loaded.")
+    prediction_db: Path = Field(default=Path("predictions.db"), description="SQLite prediction log.")
+    retention_days: float = Field(default=30, gt=0, description="Logged predictions older than this are deleted.")
+    max_batch: int = Field(default=1000, gt=0, description="Most records in one request.")
+    max_body_bytes: int = Field(default=1_000_000, gt=0, description="Largest request body accepted.")
+    admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")

@@ -1,0 +1,34 @@
+"""The WSGI entry point: `gunicorn -c serve/gunicorn.conf.py serve.wsgi:app`.
+
+Gunicorn imports this module in each worker after forking (no --preload), so every worker builds
+its own MLflow client, model, log writer and metrics. A worker takes requests only after its first
+attempt to load the model; if that fails (registry unreachable, no champion yet) it serves anyway,
+/ready answers 503 with the reason, and the watcher keeps retrying in the background.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import sys
+
+from serve.app import create_app
+from serve.champion import ChampionWatcher
+from serve.prediction_log import PredictionLog
+from serve.settings import Settings
+
+logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+
+settings = Settings()
+predictions = PredictionLog(settings.prediction_db, settings.retention_days)
+atexit.register(predictions.close)
+champion = ChampionWatcher(
+    settings.model_name,
+    settings.model_alias,
+    settings.poll_seconds,
+    settings.retry_seconds,
+    reload_marker=settings.prediction_db.with_suffix(".reload"),
+)
+app = create_app(settings, champion, predictions)
+champion.refresh()
+champion.start()

@@ -1,0 +1,155 @@
+"""A real gunicorn server on 127.0.0.1 serving a tiny registered model from a temporary SQLite store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import requests
+
+from tests.conftest import PROJECT
+
+T = TypeVar("T")
+MODEL_NAME = "california-housing"
+ADMIN_TOKEN = "test-token"
+RECORD = {
+    "longitude": -122.23,
+    "latitude": 37.88,
+    "housing_median_age": 41,
+    "total_rooms": 880,
+    "total_bedrooms": 129,
+    "population": 322,
+    "households": 126,
+    "median_income": 8.3252,
+    "ocean_proximity": "NEAR BAY",
+}
+
+
+def register_version(store_uri: str, alias: str | None = "champion") -> int:
+    """Register a new version of the tiny model in `store_uri` (in a subprocess) and return its number."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.serve.tiny_model", store_uri, MODEL_NAME, *([alias] if alias else [])],
+        cwd=PROJECT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.split()[-1])
+
+
+def set_alias(store_uri: str, version: int, alias: str = "champion") -> None:
+    client = f"mlflow.MlflowClient({store_uri!r})"
+    code = f"import mlflow; {client}.set_registered_model_alias({MODEL_NAME!r}, {alias!r}, {version})"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    prediction_db: Path
+    log_path: Path
+
+    def stop(self) -> None:
+        """Shut gunicorn down cleanly (SIGTERM: workers finish their requests and run atexit)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def logs(self) -> str:
+        return self.log_path.read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
+    """Start `gunicorn -c serve/gunicorn.conf.py serve.wsgi:app` as `make serve` does, and wait for /health."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    metrics_dir = workdir / "prometheus"
+    metrics_dir.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT),
+        "MLFLOW_TRACKING_URI": store_uri,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "SERVE_PREDICTION_DB": str(workdir / "predictions.db"),
+        "SERVE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SERVE_POLL_SECONDS": "1",
+        "SERVE_RETRY_SECONDS": "1",
+        **settings,
+    }
+    log_path = workdir / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(PROJECT / "serve" / "gunicorn.conf.py"), "serve.wsgi:app"],
+        cwd=PROJECT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, workdir / "predictions.db", log_path)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.logs()}")
+        try:
+            requests.get(f"{server.url}/health", timeout=1)
+            return server
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"gunicorn did not answer within 90 s:\n{server.logs()}")
+
+
+def eventually(read: Callable[[], T], timeout: float = 30) -> T:
+    """Call `read` until it returns something truthy or `timeout` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not (value := read()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
+
+
+def fresh_store(directory: Path, migrated_store: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(migrated_store, directory / "mlflow.db")
+    return f"sqlite:///{directory / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def champion_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> str:
+    """A store where the tiny model is registered as version 1 with the `champion` alias."""
+    uri = fresh_store(tmp_path_factory.mktemp("champion-store"), migrated_store)
+    register_version(uri)
+    return uri
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[Server]:
+    """A server shared by a test module, ready to predict."""
+    running = start_server(tmp_path_factory.mktemp("server"), champion_store)
+    try:
+        assert eventually(lambda: requests.get(f"{running.url}/ready", timeout=5).ok), running.logs()
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,39 @@
+"""The prediction log on its own: retention, and a clean close that writes everything queued."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from serve.prediction_log import SCHEMA, PredictionLog
+
+
+def test_rows_older_than_the_retention_are_deleted_and_new_ones_kept(tmp_path):
+    database = tmp_path / "predictions.db"
+    old = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="milliseconds")
+    with sqlite3.connect(database) as connection:
+        connection.executescript(SCHEMA)
+        connection.execute(
+            "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs, prediction,"
+            " latency_ms) VALUES ('old', 0, ?, 'm', 1, '{}', 1.0, 1.0)",
+            (old,),
+        )
+
+    log = PredictionLog(database, retention_days=2)
+    log.record("new", "m", 1, ['{"a": 1}', '{"a": 2}'], [10.0, 20.0], latency_ms=1.5)
+    log.close()
+
+    rows = log.recent(limit=10, offset=0)
+    assert [(row["request_id"], row["row"], row["prediction"]) for row in rows] == [("new", 1, 20.0), ("new", 0, 10.0)]
+    assert rows[0]["inputs"] == {"a": 2}
+
+
+def test_close_writes_everything_queued(tmp_path):
+    log = PredictionLog(tmp_path / "predictions.db", retention_days=30)
+    for request in range(500):
+        log.record(f"r{request}", "m", 1, ["{}"], [1.0], latency_ms=1.0)
+
+    log.close()
+
+    with sqlite3.connect(tmp_path / "predictions.db") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 500
