@@ -6,18 +6,21 @@ train-stage pipeline (features inside, raw rows in), fitted on generated data in
 
 from __future__ import annotations
 
+import os
 import sys
 
 import mlflow
 
 from stages.params import FeatureParams, LinearParams
 from stages.schema import FEATURES, TARGET, TARGET_SCALE
+from stages.tracking import configure_tracking
 from stages.train import fit_pipeline, log_pipeline
 from tests.synthetic import housing_frame
 
 
 def register_tiny_model(uri: str, name: str, alias: str | None) -> int:
-    mlflow.set_tracking_uri(uri)
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    configure_tracking("tiny")  # artifacts beside the store's database, never a ./mlruns in the cwd
     frame = housing_frame(300, seed=1)
     X, y = frame[FEATURES], frame[TARGET].to_numpy() / TARGET_SCALE
     features = FeatureParams(neighbours=[3, 8], folds=3, log_target=True)
