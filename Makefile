@@ -14,7 +14,11 @@ endif
 # `make serve`: gunicorn's workers share Prometheus metrics through files in this folder.
 export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 
-.PHONY: setup repro test lint ui serve browser bench-serve push lock clean
+# The GPU preset (stages/presets.py): deep trees and a wide MLP, every family on CUDA. `make gpu-preset`
+# runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
+GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
+
+.PHONY: setup repro test lint ui serve browser bench-serve gpu-preset bench-gpu push lock clean
 
 setup: $(VENV)/.installed
 
@@ -49,6 +53,12 @@ browser:
 bench-serve: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.serve
+
+gpu-preset: setup
+	dvc exp run --name gpu-preset $(GPU_PRESET)
+
+bench-gpu: setup
+	$(PYTHON) -m bench.gpu
 
 push: setup
 	dvc push

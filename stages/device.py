@@ -21,10 +21,3 @@ def resolve_device(requested: str) -> str:
             log.warning("device: auto found no CUDA GPU; training on the CPU")
         return "cuda" if available else "cpu"
     return requested
-
-
-def device_description(device: str) -> str:
-    """A human-readable name of the device, for run tags."""
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    return "cpu"

@@ -2,7 +2,9 @@
 
 Every family gets the same call, with training and validation features already transformed by the
 shared preprocessing; families that support it stop early on the validation set. `device` is
-"cpu" or "cuda", and the same code path serves both.
+"cpu" or "cuda", and the same code path serves both: XGBoost and LightGBM take it as a setting, the
+MLP moves to it, and linear and random forest fit with cuML where it is installed, converted back
+to their scikit-learn twins (`as_sklearn()`) so every logged model predicts on a CPU-only server.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from stages.features import preprocessing
 from stages.mlp import TorchMLPRegressor
 from stages.params import (
+    FeatureParams,
     LightGBMParams,
     LinearParams,
     MLPParams,
@@ -33,24 +38,38 @@ Features = pd.DataFrame
 Target = np.ndarray
 
 
+def cuml_or_none(device: str):
+    """cuML (the optional `cuml` install) when training on CUDA and it is importable, else None."""
+    if device != "cuda":
+        return None
+    try:
+        import cuml
+    except ImportError:
+        return None
+    return cuml
+
+
 def fit_linear(
     p: LinearParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
 ) -> Ridge:
+    if cuml := cuml_or_none(device):
+        return cuml.Ridge(alpha=p.alpha).fit(X, y).as_sklearn()
     return Ridge(alpha=p.alpha).fit(X, y)
 
 
 def fit_random_forest(
     p: RandomForestParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
 ) -> RandomForestRegressor:
-    forest = RandomForestRegressor(
-        n_estimators=p.n_estimators,
-        max_depth=p.max_depth,
-        min_samples_leaf=p.min_samples_leaf,
-        max_features=p.max_features,
-        n_jobs=-1,
-        random_state=seed,
-    )
-    return forest.fit(X, y)
+    settings = {
+        "n_estimators": p.n_estimators,
+        "max_depth": p.max_depth,
+        "min_samples_leaf": p.min_samples_leaf,
+        "max_features": p.max_features,
+        "random_state": seed,
+    }
+    if cuml := cuml_or_none(device):
+        return cuml.ensemble.RandomForestRegressor(**settings).fit(X, y).as_sklearn()
+    return RandomForestRegressor(**settings, n_jobs=-1).fit(X, y)
 
 
 def fit_xgboost(
@@ -104,6 +123,7 @@ def fit_mlp(
         weight_decay=p.weight_decay,
         lr_schedule=p.lr_schedule,
         early_stopping_patience=p.early_stopping_patience,
+        compile=p.compile,
         device=device,
         random_state=seed,
     )
@@ -149,6 +169,21 @@ class LogTargetRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Features) -> Target:
         return np.exp(self.regressor.predict(X))
+
+
+def fit_pipeline(
+    name: str, model_params: Section, features: FeatureParams, device: str, seed: int, X, y, X_val, y_val
+) -> tuple[Pipeline, np.ndarray]:
+    """Fit preprocessing then the regressor; return the raw-row pipeline and its out-of-fold train predictions."""
+    prepare = preprocessing(features.neighbours, features.folds, seed)
+    X_prepared = prepare.fit_transform(X, y)
+    X_val_prepared = prepare.transform(X_val)
+    to_fit = np.log if features.log_target else np.asarray
+    regressor = fit_model(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
+    if features.log_target:
+        regressor = LogTargetRegressor(regressor)
+    pipeline = Pipeline([*prepare.steps, ("model", regressor)])
+    return pipeline, regressor.predict(X_prepared)
 
 
 def feature_importance(model: RegressorMixin, feature_names: list[str]) -> pd.Series | None:

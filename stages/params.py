@@ -83,6 +83,7 @@ class MLPParams(Section):
     weight_decay: Annotated[float, Field(ge=0)]
     lr_schedule: Literal["constant", "cosine", "plateau"]
     early_stopping_patience: PositiveInt
+    compile: bool = Field(description="torch.compile the network for training (pays off on a GPU).")
 
 
 class RegisterParams(Section):

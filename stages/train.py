@@ -27,13 +27,13 @@ from mlflow.types import ColSpec, Schema
 from sklearn.pipeline import Pipeline
 
 from stages.atomic import atomic_path, write_json
-from stages.device import device_description, resolve_device
+from stages.device import resolve_device
 from stages.errors import StageError, exits_cleanly
-from stages.features import preprocessing
 from stages.metrics import regression_scores
-from stages.models import LogTargetRegressor, fit_model
-from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, Section, load_params
+from stages.models import fit_pipeline
+from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, load_params
 from stages.schema import FEATURES, TARGET, TARGET_SCALE, HousingRow
+from stages.telemetry import fit_telemetry
 from stages.tracking import configure_tracking, git_commit, lineage_tags
 
 CODE_DIR = Path(__file__).parent
@@ -56,19 +56,9 @@ def split(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return frame[FEATURES], frame[TARGET].to_numpy(dtype=float) / TARGET_SCALE
 
 
-def fit_pipeline(
-    name: str, model_params: Section, features: FeatureParams, device: str, seed: int, X, y, X_val, y_val
-) -> tuple[Pipeline, np.ndarray]:
-    """Fit preprocessing then the regressor; return the raw-row pipeline and its out-of-fold train predictions."""
-    prepare = preprocessing(features.neighbours, features.folds, seed)
-    X_prepared = prepare.fit_transform(X, y)
-    X_val_prepared = prepare.transform(X_val)
-    to_fit = np.log if features.log_target else np.asarray
-    regressor = fit_model(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
-    if features.log_target:
-        regressor = LogTargetRegressor(regressor)
-    pipeline = Pipeline([*prepare.steps, ("model", regressor)])
-    return pipeline, regressor.predict(X_prepared)
+def log_safe(telemetry: dict, text: bool) -> dict:
+    """The telemetry's text entries (device, driver: params) or its numbers (metrics)."""
+    return {key: value for key, value in telemetry.items() if isinstance(value, str) == text}
 
 
 def log_epochs(regressor: object) -> None:
@@ -122,18 +112,21 @@ def main() -> None:
     with mlflow.start_run(
         run_name=args.model, log_system_metrics=True, tags={**lineage_tags(), "model_family": args.model}
     ):
-        started = time.perf_counter()
-        pipeline, train_predicted = fit_pipeline(args.model, model_params, features, device, seed, X, y, X_val, y_val)
-        fit_seconds = time.perf_counter() - started
+        with fit_telemetry(device) as telemetry:
+            started = time.perf_counter()
+            pipeline, train_predicted = fit_pipeline(
+                args.model, model_params, features, device, seed, X, y, X_val, y_val
+            )
+            fit_seconds = time.perf_counter() - started
         scores = {
             "fit_seconds": round(fit_seconds, 3),
             "train_samples_per_s": round(len(X) / fit_seconds, 1),
             "train": regression_scores(y, train_predicted),
             "val": regression_scores(y_val, pipeline.predict(X_val)),
+            "telemetry": telemetry,
         }
-        mlflow.log_params(
-            {"model_family": args.model, "seed": seed, "device": device, "device_name": device_description(device)}
-        )
+        mlflow.log_params({"model_family": args.model, "seed": seed, **log_safe(telemetry, text=True)})
+        mlflow.log_metrics(log_safe(telemetry, text=False))
         mlflow.log_params({f"features.{key}": value for key, value in features.model_dump().items()})
         mlflow.log_params({f"train.{args.model}.{key}": value for key, value in model_params.model_dump().items()})
         mlflow.log_metrics({"fit_seconds": scores["fit_seconds"], "train_samples_per_s": scores["train_samples_per_s"]})

@@ -11,10 +11,11 @@ import sys
 
 import mlflow
 
+from stages.models import fit_pipeline
 from stages.params import FeatureParams, LinearParams
 from stages.schema import FEATURES, TARGET, TARGET_SCALE
 from stages.tracking import configure_tracking
-from stages.train import fit_pipeline, log_pipeline
+from stages.train import log_pipeline
 from tests.synthetic import housing_frame
 
 
