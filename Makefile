@@ -12,7 +12,7 @@ export INGEST_SOURCE := $(abspath $(SOURCE))
 endif
 
 # `make serve`: gunicorn's workers share Prometheus metrics through files in this folder.
-export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 
 # The GPU preset (stages/presets.py): deep trees and a wide MLP, every family on CUDA. `make gpu-preset`
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
@@ -44,7 +44,7 @@ ui: setup
 
 serve: setup
 	mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
-	$(BIN)/gunicorn -c serve/gunicorn.conf.py serve.wsgi:app
+	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(BIN)/gunicorn -c serve/gunicorn.conf.py serve.wsgi:app
 
 # Debian's Chromium for the browser test (tests/serve/test_browser.py), and wrk for bench/serve.
 browser:
