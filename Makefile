@@ -18,7 +18,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
 GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
 
-.PHONY: setup repro test lint ui serve browser bench-serve gpu-preset bench-gpu push lock clean
+.PHONY: setup repro test lint ui serve browser monitoring-tools bench-serve gpu-preset bench-gpu push lock clean
 
 setup: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ serve: setup
 # Debian's Chromium for the browser test (tests/serve/test_browser.py), and wrk for bench/serve.
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Debian's prometheus package: promtool and a real Prometheus for tests/serve/test_monitoring.py.
+monitoring-tools:
+	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
 bench-serve: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

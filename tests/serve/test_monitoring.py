@@ -1,0 +1,122 @@
+"""Monitoring as code against the real tools: promtool checks the config and rules, a real Prometheus
+scrapes a real gunicorn server with the project's scrape config, and every metric a dashboard panel
+or alert queries is one the app exports."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+import yaml
+
+from tests.conftest import PROJECT
+from tests.serve.conftest import RECORD, eventually, free_port
+
+MONITORING = PROJECT / "monitoring"
+PROMETHEUS = shutil.which("prometheus")
+pytestmark = pytest.mark.skipif(
+    PROMETHEUS is None or shutil.which("promtool") is None,
+    reason="Debian's prometheus package is not installed: run `make monitoring-tools`",
+)
+GENERATED_BY_PROMETHEUS = {"up"}
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["promtool", *args], cwd=MONITORING, capture_output=True, text=True)
+
+
+def queries() -> list[str]:
+    """Every PromQL expression of the alert rules and the Grafana dashboard."""
+    rules = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    dashboard = json.loads((MONITORING / "grafana" / "dashboards" / "housing.json").read_text())
+    alerts = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    return alerts + [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def metric_names(expression: str) -> set[str]:
+    """Names of series an expression selects (a name followed by a label matcher or a range)."""
+    return set(re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*[{\[]", expression))
+
+
+@pytest.mark.parametrize("args", [("check", "config", "prometheus.yml"), ("check", "rules", "alerts.yml"),
+                                  ("test", "rules", "alerts.test.yml")])  # fmt: skip
+def test_promtool_accepts_the_config_and_rules(args):
+    done = promtool(*args)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_queried_metric_is_one_the_app_exports(server):
+    requests.post(f"{server.url}/predict", json=RECORD, timeout=30)
+    exported = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", requests.get(f"{server.url}/metrics").text, re.M))
+
+    queried = set().union(*(metric_names(expression) for expression in queries()))
+
+    assert queried - GENERATED_BY_PROMETHEUS <= exported, queried - GENERATED_BY_PROMETHEUS - exported
+
+
+@pytest.fixture
+def prometheus(server, tmp_path) -> str:
+    """A real Prometheus on 127.0.0.1, with the project's config pointed at the test server."""
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    config["scrape_configs"][0]["static_configs"] = [{"targets": [server.url.removeprefix("http://")]}]
+    config["rule_files"] = [str(MONITORING / "alerts.yml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    process = subprocess.Popen(
+        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert eventually(lambda: _answers(f"{url}/-/ready"), timeout=30), (tmp_path / "prometheus.log").read_text()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def query(prometheus: str, expression: str) -> dict:
+    return requests.get(f"{prometheus}/api/v1/query", params={"query": expression}, timeout=10).json()
+
+
+def test_prometheus_scrapes_the_request_counter_and_accepts_every_query(server, prometheus):
+    counter = 'sum(flask_http_request_duration_seconds_count{job="housing-api", endpoint="predict", status="200"})'
+    before = eventually(lambda: query(prometheus, counter)["data"]["result"], timeout=60)
+    sent = 7
+    for _ in range(sent):
+        assert requests.post(f"{server.url}/predict", json=RECORD, timeout=30).ok
+
+    def counted() -> float:
+        result = query(prometheus, counter)["data"]["result"]
+        return float(result[0]["value"][1]) - float(before[0]["value"][1]) if result else 0.0
+
+    deadline = time.monotonic() + 60
+    while counted() < sent and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert counted() == sent
+    for expression in queries():
+        answer = query(prometheus, expression)
+        assert answer["status"] == "success", (expression, answer)
+
+
+def test_dashboard_has_the_panels_the_team_watches():
+    dashboard = json.loads((MONITORING / "grafana" / "dashboards" / "housing.json").read_text())
+    titles = " | ".join(panel["title"] for panel in dashboard["panels"])
+
+    for subject in ("status", "latency", "Error rate", "Predictions per second", "Predicted values", "model version"):
+        assert subject in titles
