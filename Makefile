@@ -18,7 +18,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
 GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
 
-.PHONY: setup repro test lint ui serve browser monitoring-tools bench-serve gpu-preset bench-gpu push lock clean
+.PHONY: setup repro test lint ui serve browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
 
 setup: $(VENV)/.installed
 
@@ -53,6 +53,13 @@ browser:
 # Debian's prometheus package: promtool and a real Prometheus for tests/serve/test_monitoring.py.
 monitoring-tools:
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
+
+# The team stack (deploy/compose.yaml): MLflow on Postgres + MinIO, the API, Prometheus, Grafana.
+stack-up:
+	docker compose -f deploy/compose.yaml up -d --build
+
+stack-down:
+	docker compose -f deploy/compose.yaml down
 
 bench-serve: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import yaml
@@ -14,6 +18,7 @@ import yaml
 from tests.synthetic import housing_frame
 
 PROJECT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 TINY_PARAMS = {
     "preprocess": {"val_fraction": 0.2, "test_fraction": 0.2},
@@ -48,6 +53,20 @@ def run_stage(workdir: Path, module: str, *args: str, env: dict | None = None) -
     return subprocess.run(
         [sys.executable, "-m", f"stages.{module}", *args], cwd=workdir, env=environment, capture_output=True, text=True
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def eventually(read: Callable[[], T], timeout: float = 30) -> T:
+    """Call `read` until it returns something truthy or `timeout` passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not (value := read()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
 
 
 @pytest.fixture(scope="session")

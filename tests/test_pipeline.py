@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
+import botocore.exceptions
 import mlflow
 import numpy as np
 import pytest
 
 from stages.schema import FEATURES
-from tests.conftest import PROJECT, TINY_PARAMS, deep_update, write_params
+from tests.conftest import PROJECT, TINY_PARAMS, deep_update, eventually, free_port, write_params
 from tests.synthetic import housing_frame
 
 BIN = Path(sys.executable).parent
@@ -99,6 +103,57 @@ def test_second_repro_runs_nothing(repo, first_repro):
     output = sh(repo, "dvc", "repro")
     assert stages_run(output) == set()
     assert "up to date" in output
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto) on 127.0.0.1 with an empty bucket `housing-dvc`."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    s3 = boto3.client(
+        "s3", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    try:
+        assert eventually(lambda: _bucket_created(s3), timeout=30)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _bucket_created(s3) -> bool:
+    try:
+        s3.create_bucket(Bucket="housing-dvc")
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError):
+        return False
+    return True
+
+
+def cached_outputs(repo: Path) -> dict[str, str]:
+    """sha256 of every file of the pipeline's cached outputs (raw data, splits, models)."""
+    folders = [repo / "data" / "raw", repo / "data" / "processed", *(repo / "models").glob("*/")]
+    files = [path for folder in folders for path in folder.rglob("*") if path.is_file() and path.name != ".gitignore"]
+    return {str(path.relative_to(repo)): hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
+def test_outputs_round_trip_through_an_s3_remote(repo, first_repro, s3_endpoint):
+    sh(repo, "dvc", "remote", "add", "s3", "s3://housing-dvc/store")
+    sh(repo, "dvc", "remote", "modify", "s3", "endpointurl", s3_endpoint)
+    sh(repo, "dvc", "remote", "modify", "--local", "s3", "access_key_id", "test")
+    sh(repo, "dvc", "remote", "modify", "--local", "s3", "secret_access_key", "test")
+    before = cached_outputs(repo)
+    assert any(name.startswith("models/lightgbm/") for name in before)
+
+    sh(repo, "dvc", "push", "-r", "s3")
+    shutil.rmtree(repo / ".dvc" / "cache")
+    for name in before:
+        (repo / name).unlink()
+    sh(repo, "dvc", "pull", "-r", "s3")
+
+    assert cached_outputs(repo) == before
 
 
 def test_changing_an_xgboost_param_reruns_only_its_dependents(repo, first_repro):

@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import requests
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, eventually, free_port
 
-T = TypeVar("T")
 MODEL_NAME = "california-housing"
 ADMIN_TOKEN = "test-token"
 RECORD = {
@@ -75,12 +72,6 @@ class Server:
         return self.log_path.read_text()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
     """Start `gunicorn -c serve/gunicorn.conf.py serve.wsgi:app` as `make serve` does, and wait for /health."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -120,14 +111,6 @@ def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
             time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"gunicorn did not answer within 90 s:\n{server.logs()}")
-
-
-def eventually(read: Callable[[], T], timeout: float = 30) -> T:
-    """Call `read` until it returns something truthy or `timeout` passes; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not (value := read()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return value
 
 
 def fresh_store(directory: Path, migrated_store: Path) -> str:

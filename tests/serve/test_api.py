@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from stages.schema import FEATURES, NUMERIC_FEATURES, TARGET_SCALE
-from tests.serve.conftest import ADMIN_TOKEN, MODEL_NAME, RECORD, eventually
+from tests.conftest import eventually
+from tests.serve.conftest import ADMIN_TOKEN, MODEL_NAME, RECORD
 from tests.synthetic import housing_frame
 
 

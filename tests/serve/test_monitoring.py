@@ -14,8 +14,8 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import PROJECT
-from tests.serve.conftest import RECORD, eventually, free_port
+from tests.conftest import PROJECT, eventually, free_port
+from tests.serve.conftest import RECORD
 
 MONITORING = PROJECT / "monitoring"
 PROMETHEUS = shutil.which("prometheus")

@@ -1,0 +1,73 @@
+"""Deployment files, checked by the real tool for each format (no Docker engine here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(part) for part in command], cwd=PROJECT, capture_output=True, text=True, **kwargs)
+
+
+def test_hadolint_accepts_the_dockerfile():
+    done = run(BIN / "hadolint", "Dockerfile")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_serving_image_runs_as_non_root_with_a_healthcheck():
+    dockerfile = (PROJECT / "Dockerfile").read_text()
+    serve_stage = dockerfile.split("AS serve", 1)[1].split("\nFROM ", 1)[0]
+
+    assert "USER 10001:10001" in serve_stage
+    assert "HEALTHCHECK" in serve_stage and "/health" in serve_stage
+    assert "ENTRYPOINT" in serve_stage and "PROMETHEUS_MULTIPROC_DIR" in serve_stage
+    assert "--target train" in dockerfile and "AS train" in dockerfile
+
+
+def test_dockerignore_keeps_data_stores_and_virtualenvs_out():
+    lines = [line for line in (PROJECT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
+
+    assert lines[0] == "*"
+    included = [line[1:] for line in lines if line.startswith("!")]
+    for private in ("data", "mlflow.db", "mlartifacts", ".venv", "models", "predictions.db"):
+        assert not any(path.startswith(private) for path in included), private
+
+
+def test_entrypoint_prepares_an_empty_metrics_folder(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_1.db").write_text("stale")
+
+    done = run(
+        "sh",
+        "deploy/entrypoint.sh",
+        "ls",
+        metrics,
+        env={"PATH": os.environ["PATH"], "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert metrics.is_dir() and not any(metrics.iterdir())
+
+
+def test_compose_file_is_valid():
+    done = run(BIN / "docker-compose", "-f", "deploy/compose.yaml", "config", "-q")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("workflow", sorted((PROJECT / ".github" / "workflows").glob("*.yml")), ids=lambda p: p.name)
+def test_actionlint_accepts_the_workflow(workflow):
+    done = run(BIN / "actionlint", workflow)
+
+    assert done.returncode == 0, done.stdout + done.stderr
