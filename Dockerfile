@@ -5,12 +5,16 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# Build the serving virtualenv with CPU-only PyTorch; nothing from this stage but /opt/venv survives.
+# Build the serving virtualenv: the runtime dependencies of pyproject.toml (no test or lint tools) at
+# the versions of requirements.lock, with CPU-only PyTorch. Only /opt/venv leaves this stage.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
-COPY requirements.lock /tmp/requirements.lock
-RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -r /tmp/requirements.lock
+COPY requirements.lock pyproject.toml /tmp/
+RUN python -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+        > /tmp/runtime.txt \
+    && /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu \
+        -r /tmp/runtime.txt -c /tmp/requirements.lock
 
 FROM ${PYTHON_IMAGE} AS serve
 ENV PATH=/opt/venv/bin:$PATH \
