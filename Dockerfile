@@ -4,6 +4,10 @@
 #   docker build --target train -t housing-train .        # train: `dvc repro` on a GPU host (--gpus all)
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The train target's base. PyPI's PyTorch and XGBoost wheels bring their own CUDA runtime, so the
+# host's driver (docker run --gpus all) is all a slim Python needs; any CUDA image with Python 3.11
+# and pip works too: --build-arg TRAIN_IMAGE=<cuda image>.
+ARG TRAIN_IMAGE=${PYTHON_IMAGE}
 
 # Build the serving virtualenv: the runtime dependencies of pyproject.toml (no test or lint tools) at
 # the versions of requirements.lock, with CPU-only PyTorch. Only /opt/venv leaves this stage.
@@ -41,7 +45,7 @@ CMD ["gunicorn", "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
 
 # The training pipeline, with PyPI's CUDA builds of PyTorch and XGBoost: run it on a GPU host with
 # `docker run --gpus all -v $PWD:/work -w /work housing-train` (device: auto picks the GPU).
-FROM ${PYTHON_IMAGE} AS train
+FROM ${TRAIN_IMAGE} AS train
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 # git is only needed by DVC to read the repository; Debian's current git is fine, so it is not pinned.
 # hadolint ignore=DL3008
