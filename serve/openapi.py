@@ -7,30 +7,19 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from serve.payloads import (
-    ErrorResponse,
-    Health,
-    InvocationsRequest,
-    InvocationsResponse,
-    ModelInfo,
-    PredictionsPage,
-    PredictRequest,
-    PredictResponse,
-    Readiness,
-    ReloadResult,
-)
+from serve import payloads
 
 SCHEMAS: list[type[BaseModel]] = [
-    ErrorResponse,
-    Health,
-    InvocationsRequest,
-    InvocationsResponse,
-    ModelInfo,
-    PredictionsPage,
-    PredictRequest,
-    PredictResponse,
-    Readiness,
-    ReloadResult,
+    payloads.ErrorResponse,
+    payloads.Health,
+    payloads.InvocationsRequest,
+    payloads.InvocationsResponse,
+    payloads.ModelInfo,
+    payloads.PredictionsPage,
+    payloads.PredictRequest,
+    payloads.PredictResponse,
+    payloads.Readiness,
+    payloads.ReloadResult,
 ]
 ERRORS = {"400": "Malformed JSON", "413": "Body or batch too large", "415": "Not JSON", "422": "Invalid input"}
 
@@ -44,7 +33,7 @@ def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: str) -> dict[str, Any]:
-    return {code: _json(ErrorResponse, ERRORS.get(code, "Error")) for code in codes}
+    return {code: _json(payloads.ErrorResponse, ERRORS.get(code, "Error")) for code in codes}
 
 
 def _json_post(summary: str, request: type[BaseModel], response: type[BaseModel]) -> dict[str, Any]:
@@ -79,18 +68,20 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": {
-            "/predict": _json_post("Predict prices for one raw record or a list", PredictRequest, PredictResponse),
+            "/predict": _json_post(
+                "Predict prices for one raw record or a list", payloads.PredictRequest, payloads.PredictResponse
+            ),
             "/invocations": _json_post(
                 "MLflow scoring-server format (dataframe_records or dataframe_split)",
-                InvocationsRequest,
-                InvocationsResponse,
+                payloads.InvocationsRequest,
+                payloads.InvocationsResponse,
             ),
-            "/health": _get("The process is alive", Health),
-            "/ready": _get("A model is loaded", Readiness, "503"),
-            "/model/info": _get("The served model version and its lineage", ModelInfo, "503"),
+            "/health": _get("The process is alive", payloads.Health),
+            "/ready": _get("A model is loaded", payloads.Readiness, "503"),
+            "/model/info": _get("The served model version and its lineage", payloads.ModelInfo, "503"),
             "/predictions": _get(
                 "Recent logged predictions, newest first",
-                PredictionsPage,
+                payloads.PredictionsPage,
                 "422",
                 parameters=[_query_int("limit", 1, 1000, 50), _query_int("offset", 0, None, 0)],
             ),
@@ -98,7 +89,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                 "post": {
                     "summary": "Check the registry alias now and load a new version",
                     "security": [{"bearer": []}],
-                    "responses": {"200": _json(ReloadResult, "Checked"), **_errors("401", "403")},
+                    "responses": {"200": _json(payloads.ReloadResult, "Checked"), **_errors("401", "403")},
                 }
             },
         },
