@@ -24,6 +24,8 @@ from serve.openapi import openapi_document
 from serve.payloads import (
     ErrorDetail,
     ErrorResponse,
+    FeedbackRequest,
+    FeedbackResult,
     Health,
     InvocationsRequest,
     InvocationsResponse,
@@ -135,6 +137,27 @@ def create_app(settings: Settings, champion: ChampionWatcher, predictions: Predi
         inputs = [row.model_dump_json() for row in rows]
         predictions.record(g.request_id, model.name, model.version, inputs, dollars, elapsed_ms())
         return dollars
+
+    @app.post("/feedback")
+    def feedback() -> Response:
+        report: FeedbackRequest = validate_model(FeedbackRequest, json_body())
+        served = predictions.prediction(report.request_id, report.row)
+        if served is None:
+            detail = ErrorDetail(
+                field="request_id", message=f"no logged prediction {report.request_id} row {report.row}"
+            )
+            raise RequestError(404, "unknown prediction", [detail])
+        predictions.record_feedback(report.request_id, report.row, report.actual_value)
+        metrics.live_errors(predictions.live_errors(settings.live_window))
+        result = FeedbackResult(
+            request_id=report.request_id,
+            row=report.row,
+            model_version=served["model_version"],
+            prediction=served["prediction"],
+            actual_value=report.actual_value,
+            error=served["prediction"] - report.actual_value,
+        )
+        return answer(result)
 
     @app.get("/health")
     def health() -> Response:

@@ -55,9 +55,20 @@ class ServeMetrics:
             multiprocess_mode="livemax",
             registry=registry,
         )
+        live = {"labelnames": ["model_version"], "multiprocess_mode": "mostrecent", "registry": registry}
+        self.live_rmse = Gauge("housing_live_rmse_dollars", "RMSE of recent predictions against feedback.", **live)
+        self.live_mae = Gauge("housing_live_mae_dollars", "MAE of recent predictions against feedback.", **live)
+        self.live_count = Gauge("housing_live_feedback_count", "Feedback reports live errors cover.", **live)
         self.model_version = Gauge(
             "housing_model_version", "Version of the served model.", multiprocess_mode="livemax", registry=registry
         )
+
+    def live_errors(self, errors: dict[int, tuple[int, float, float]]) -> None:
+        """Live accuracy per model version, from the latest feedback (any worker may have set it last)."""
+        for version, (count, rmse, mae) in errors.items():
+            self.live_rmse.labels(str(version)).set(rmse)
+            self.live_mae.labels(str(version)).set(mae)
+            self.live_count.labels(str(version)).set(count)
 
     def model_swapped(self, previous: ServedModel | None, current: ServedModel) -> None:
         if previous is not None:

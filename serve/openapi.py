@@ -11,6 +11,8 @@ from serve import payloads
 
 SCHEMAS: list[type[BaseModel]] = [
     payloads.ErrorResponse,
+    payloads.FeedbackRequest,
+    payloads.FeedbackResult,
     payloads.Health,
     payloads.InvocationsRequest,
     payloads.InvocationsResponse,
@@ -21,7 +23,13 @@ SCHEMAS: list[type[BaseModel]] = [
     payloads.Readiness,
     payloads.ReloadResult,
 ]
-ERRORS = {"400": "Malformed JSON", "413": "Body or batch too large", "415": "Not JSON", "422": "Invalid input"}
+ERRORS = {
+    "400": "Malformed JSON",
+    "404": "Unknown prediction",
+    "413": "Body or batch too large",
+    "415": "Not JSON",
+    "422": "Invalid input",
+}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -36,12 +44,17 @@ def _errors(*codes: str) -> dict[str, Any]:
     return {code: _json(payloads.ErrorResponse, ERRORS.get(code, "Error")) for code in codes}
 
 
-def _json_post(summary: str, request: type[BaseModel], response: type[BaseModel]) -> dict[str, Any]:
+def _json_post(
+    summary: str,
+    request: type[BaseModel],
+    response: type[BaseModel],
+    errors: tuple[str, ...] = ("400", "413", "415", "422", "503"),
+) -> dict[str, Any]:
     return {
         "post": {
             "summary": summary,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
-            "responses": {"200": _json(response, "Predictions"), **_errors("400", "413", "415", "422", "503")},
+            "responses": {"200": _json(response, "OK"), **_errors(*errors)},
         }
     }
 
@@ -75,6 +88,12 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                 "MLflow scoring-server format (dataframe_records or dataframe_split)",
                 payloads.InvocationsRequest,
                 payloads.InvocationsResponse,
+            ),
+            "/feedback": _json_post(
+                "Record the observed value of a served prediction (live accuracy)",
+                payloads.FeedbackRequest,
+                payloads.FeedbackResult,
+                errors=("400", "404", "415", "422"),
             ),
             "/health": _get("The process is alive", payloads.Health),
             "/ready": _get("A model is loaded", payloads.Readiness, "503"),

@@ -133,6 +133,25 @@ class ModelInfo(BaseModel):
     input_schema: list[dict[str, Any]] | None = Field(description="The logged model's signature inputs.")
 
 
+class FeedbackRequest(BaseModel):
+    """The observed value of a served prediction: ground truth for live accuracy."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    request_id: str = Field(min_length=1, max_length=128)
+    row: int = Field(default=0, ge=0, description="Position of the record in its request.")
+    actual_value: float = Field(gt=0, le=10_000_000, description="Observed median house value, dollars.")
+
+
+class FeedbackResult(BaseModel):
+    request_id: str
+    row: int
+    model_version: int
+    prediction: float = Field(description="Dollars, as served.")
+    actual_value: float
+    error: float = Field(description="prediction - actual_value, dollars.")
+
+
 class Health(BaseModel):
     status: str
 

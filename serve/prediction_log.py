@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import sqlite3
 import threading
@@ -32,6 +33,20 @@ CREATE TABLE IF NOT EXISTS predictions (
 );
 CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at);
 CREATE INDEX IF NOT EXISTS predictions_request_id ON predictions (request_id);
+CREATE TABLE IF NOT EXISTS feedback (
+    request_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    actual REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, row)
+);
+"""
+LIVE_ERRORS = """
+SELECT p.model_version, COUNT(*), AVG((p.prediction - f.actual) * (p.prediction - f.actual)),
+       AVG(ABS(p.prediction - f.actual))
+FROM (SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?) AS f
+JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
+GROUP BY p.model_version
 """
 PURGE_EVERY_S = 3600
 INSERT = (
@@ -92,6 +107,29 @@ class PredictionLog:
                 "SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
             ).fetchall()
         return [{**dict(row), "inputs": json.loads(row["inputs"])} for row in rows]
+
+    def prediction(self, request_id: str, row: int) -> sqlite3.Row | None:
+        """The logged prediction for one record of a request, or None when there is none."""
+        with closing(connect(self.path)) as connection:
+            connection.row_factory = sqlite3.Row
+            return connection.execute(
+                "SELECT * FROM predictions WHERE request_id = ? AND row = ?", (request_id, row)
+            ).fetchone()
+
+    def record_feedback(self, request_id: str, row: int, actual: float) -> None:
+        """Store the observed value for a served prediction (a later report replaces an earlier one)."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with closing(connect(self.path)) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO feedback (request_id, row, actual, created_at) VALUES (?, ?, ?, ?)",
+                (request_id, row, actual, now),
+            )
+
+    def live_errors(self, window: int) -> dict[int, tuple[int, float, float]]:
+        """(count, RMSE, MAE) in dollars per model version, over the `window` latest feedback reports."""
+        with closing(connect(self.path)) as connection:
+            rows = connection.execute(LIVE_ERRORS, (window,)).fetchall()
+        return {version: (count, math.sqrt(mse), mae) for version, count, mse, mae in rows}
 
     def close(self) -> None:
         """Write everything queued, then stop the writer."""

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     retry_seconds: float = Field(default=5, gt=0, description="Wait between attempts while no model is loaded.")
     prediction_db: Path = Field(default=Path("predictions.db"), description="SQLite prediction log.")
     retention_days: float = Field(default=30, gt=0, description="Logged predictions older than this are deleted.")
+    live_window: int = Field(default=500, gt=0, description="Latest feedback reports live RMSE/MAE cover.")
     max_batch: int = Field(default=1000, gt=0, description="Most records in one request.")
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Largest request body accepted.")
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")

@@ -52,7 +52,9 @@ def test_promtool_accepts_the_config_and_rules(args):
 
 
 def test_every_queried_metric_is_one_the_app_exports(server):
-    requests.post(f"{server.url}/predict", json=RECORD, timeout=30)
+    request_id = requests.post(f"{server.url}/predict", json=RECORD, timeout=30).json()["request_id"]
+    feedback = {"request_id": request_id, "actual_value": 250_000}
+    assert eventually(lambda: requests.post(f"{server.url}/feedback", json=feedback, timeout=30).ok, timeout=10)
     exported = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", requests.get(f"{server.url}/metrics").text, re.M))
 
     queried = set().union(*(metric_names(expression) for expression in queries()))

@@ -1,0 +1,77 @@
+"""POST /feedback: ground truth for served predictions, and the live RMSE/MAE it feeds to /metrics."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import requests
+
+from tests.conftest import eventually
+from tests.serve.conftest import RECORD
+
+
+def predict_and_wait_for_log(server, records: list[dict]) -> tuple[str, list[float]]:
+    """Predict, then wait until the prediction log (written off the request path) holds the rows."""
+    body = requests.post(f"{server.url}/predict", json=records, timeout=30).json()
+    request_id = body["request_id"]
+
+    def logged() -> bool:
+        page = requests.get(f"{server.url}/predictions?limit=1000", timeout=30).json()["predictions"]
+        return sum(row["request_id"] == request_id for row in page) == len(records)
+
+    assert eventually(logged, timeout=10)
+    return request_id, [prediction["median_house_value"] for prediction in body["predictions"]]
+
+
+def gauge(server, name: str) -> float:
+    text = requests.get(f"{server.url}/metrics", timeout=30).text
+    return float(re.search(rf'^{name}{{model_version="1"}} (\S+)$', text, re.M)[1])
+
+
+def test_feedback_gives_the_live_rmse_and_mae_of_the_served_version(server):
+    records = [RECORD, {**RECORD, "median_income": 3.0}, {**RECORD, "housing_median_age": 12}]
+    request_id, predicted = predict_and_wait_for_log(server, records)
+    actual = [300_000.0, 150_000.0, 420_000.0]
+
+    answers = [
+        requests.post(
+            f"{server.url}/feedback", json={"request_id": request_id, "row": row, "actual_value": value}, timeout=30
+        )
+        for row, value in enumerate(actual)
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert answers[2].json()["error"] == pytest.approx(predicted[2] - actual[2], abs=0.01)
+    errors = [p - a for p, a in zip(predicted, actual, strict=True)]
+    assert gauge(server, "housing_live_rmse_dollars") == pytest.approx(
+        math.sqrt(sum(e * e for e in errors) / 3), rel=1e-6, abs=0.01
+    )
+    assert gauge(server, "housing_live_mae_dollars") == pytest.approx(sum(map(abs, errors)) / 3, rel=1e-6, abs=0.01)
+    assert gauge(server, "housing_live_feedback_count") == 3
+
+
+def test_feedback_for_an_unknown_prediction_is_a_404(server):
+    response = requests.post(
+        f"{server.url}/feedback", json={"request_id": "never-served", "actual_value": 1.0}, timeout=30
+    )
+
+    assert response.status_code == 404
+    assert response.json()["details"][0]["field"] == "request_id"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"request_id": "x", "actual_value": -5}, "actual_value"),
+        ({"request_id": "x"}, "actual_value"),
+        ({"request_id": "x", "actual_value": 1, "comment": "hi"}, "comment"),
+        ({"request_id": "", "actual_value": 1}, "request_id"),
+    ],
+)
+def test_bad_feedback_is_refused_naming_the_field(server, body, field):
+    response = requests.post(f"{server.url}/feedback", json=body, timeout=30)
+
+    assert response.status_code == 422
+    assert field in [detail["field"] for detail in response.json()["details"]]
