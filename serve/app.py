@@ -58,7 +58,6 @@ def create_app(settings: Settings, champion: ChampionWatcher, predictions: Predi
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     metrics = ServeMetrics(app)
     champion.on_swap(metrics.model_swapped)
-    app.extensions.update(settings=settings, champion=champion, predictions=predictions, metrics=metrics)
 
     @app.before_request
     def start_clock() -> None:
