@@ -28,6 +28,7 @@ import requests
 
 from serve.settings import registered_model_name
 from stages.schema import FEATURES
+from stages.telemetry import cpu_name
 from stages.tracking import repo_root, tracking_uri
 
 SCENARIOS = [("single", 1), ("single", 8), ("single", 32), ("batch100", 8)]
@@ -210,15 +211,7 @@ def print_table(summary: list[dict]) -> None:
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        "?",
-    )
-    return f"{os.cpu_count()} CPUs, {cpu}"
+    return f"{os.cpu_count()} CPUs, {cpu_name()}"
 
 
 if __name__ == "__main__":
