@@ -77,7 +77,6 @@ class ChampionWatcher:
         self.problem = "the model has not been loaded yet"
         self._listeners: list[Callable[[ServedModel | None, ServedModel], None]] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
 
     def on_swap(self, listener: Callable[[ServedModel | None, ServedModel], None]) -> None:
         """Call `listener(previous, current)` on every swap, and now if a model is already loaded."""
@@ -111,20 +110,17 @@ class ChampionWatcher:
     def start(self) -> None:
         threading.Thread(target=self._watch, name="champion-watcher", daemon=True).start()
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _watch(self) -> None:
         marker_seen = self._marker_time()
         next_check = 0.0
-        while not self._stop.is_set():
+        while True:
             now = time.monotonic()
             marker = self._marker_time()
             if now >= next_check or marker != marker_seen:
                 marker_seen = marker
                 self.refresh()
                 next_check = now + (self.poll_seconds if self.current else self.retry_seconds)
-            self._stop.wait(min(1.0, self.retry_seconds))
+            time.sleep(min(1.0, self.retry_seconds))
 
     def _marker_time(self) -> int | None:
         try:
