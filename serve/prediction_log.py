@@ -101,20 +101,13 @@ class PredictionLog:
 
     def recent(self, limit: int, offset: int) -> list[dict]:
         """The newest logged predictions first, as plain dicts."""
-        with closing(connect(self.path)) as connection:
-            connection.row_factory = sqlite3.Row
-            rows = connection.execute(
-                "SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
-            ).fetchall()
+        rows = self._query("SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
         return [{**dict(row), "inputs": json.loads(row["inputs"])} for row in rows]
 
     def prediction(self, request_id: str, row: int) -> sqlite3.Row | None:
         """The logged prediction for one record of a request, or None when there is none."""
-        with closing(connect(self.path)) as connection:
-            connection.row_factory = sqlite3.Row
-            return connection.execute(
-                "SELECT * FROM predictions WHERE request_id = ? AND row = ?", (request_id, row)
-            ).fetchone()
+        rows = self._query("SELECT * FROM predictions WHERE request_id = ? AND row = ?", (request_id, row))
+        return rows[0] if rows else None
 
     def record_feedback(self, request_id: str, row: int, actual: float) -> None:
         """Store the observed value for a served prediction (a later report replaces an earlier one)."""
@@ -127,9 +120,13 @@ class PredictionLog:
 
     def live_errors(self, window: int) -> dict[int, tuple[int, float, float]]:
         """(count, RMSE, MAE) in dollars per model version, over the `window` latest feedback reports."""
-        with closing(connect(self.path)) as connection:
-            rows = connection.execute(LIVE_ERRORS, (window,)).fetchall()
+        rows = self._query(LIVE_ERRORS, (window,))
         return {version: (count, math.sqrt(mse), mae) for version, count, mse, mae in rows}
+
+    def _query(self, sql: str, parameters: tuple) -> list[sqlite3.Row]:
+        with closing(connect(self.path)) as connection:
+            connection.row_factory = sqlite3.Row
+            return connection.execute(sql, parameters).fetchall()
 
     def close(self) -> None:
         """Write everything queued, then stop the writer."""
