@@ -7,6 +7,7 @@ drains the queue, so a clean shutdown loses nothing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
@@ -69,20 +70,31 @@ class LoggedPrediction(NamedTuple):
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A connection that waits up to 30 s for another writer (the file is in WAL mode: see create)."""
     connection = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA busy_timeout=30000")
     return connection
+
+
+def create(path: Path) -> None:
+    """Create the tables and switch the file to WAL mode, once for all workers.
+
+    Gunicorn starts its workers together, and SQLite answers "database is locked" at once, without
+    waiting, to a change of journal mode that races another; a file lock makes them take turns.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with closing(connect(path)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)
 
 
 class PredictionLog:
     def __init__(self, path: Path, retention_days: float):
         self.path = path
         self.retention = timedelta(days=retention_days)
-        with closing(connect(path)) as connection:
-            connection.executescript(SCHEMA)
+        create(path)
         self._queue: queue.Queue[list[LoggedPrediction] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="prediction-log", daemon=True)
         self._writer.start()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.synchronize
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from serve.prediction_log import SCHEMA, PredictionLog
 
@@ -37,3 +40,23 @@ def test_close_writes_everything_queued(tmp_path):
 
     with sqlite3.connect(tmp_path / "predictions.db") as connection:
         assert connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 500
+
+
+def _open_and_close(path: str, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait()
+    PredictionLog(Path(path), retention_days=30).close()
+
+
+def test_workers_starting_together_all_open_a_new_log(tmp_path):
+    """Gunicorn boots its workers at once; each creates the log. None may fail with 'database is locked'."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(30):
+        start = context.Barrier(6)
+        path = tmp_path / f"attempt{attempt}" / "predictions.db"
+        workers = [context.Process(target=_open_and_close, args=(str(path), start)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+
+        assert [worker.exitcode for worker in workers] == [0] * 6
