@@ -19,7 +19,8 @@ from sklearn.neighbors import KDTree
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from stages.schema import NUMERIC_FEATURES, OceanProximity
+from stages.distribution import profile
+from stages.schema import NUMERIC_FEATURES, OCEAN_CLASSES
 
 COASTAL_CITIES: dict[str, tuple[float, float]] = {
     "los_angeles": (34.05, -118.24),
@@ -28,7 +29,6 @@ COASTAL_CITIES: dict[str, tuple[float, float]] = {
     "san_jose": (37.34, -121.89),
     "sacramento": (38.58, -121.49),
 }
-OCEAN_CLASSES: tuple[str, ...] = OceanProximity.__args__
 KM_PER_DEGREE = 111.2
 _COS_MID_LATITUDE = np.cos(np.radians(36.0))
 
@@ -82,6 +82,9 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
     For each k in `neighbours`: the mean price of the k nearest training blocks, and that mean
     re-scaled by the row's own income (neighbours' price per unit of income times this income);
     plus the neighbours' median income and the row's income relative to it.
+
+    `reference_` profiles the raw training rows (stages.distribution), so that whoever serves the
+    model can measure how far its traffic has drifted from what it learned on.
     """
 
     def __init__(self, neighbours: tuple[int, ...] = (5, 25), folds: int = 5, random_state: int = 0):
@@ -95,6 +98,7 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         self.prices_ = np.asarray(y, dtype=float)
         self.incomes_ = raw["median_income"].to_numpy(dtype=float)
         self.index_ = KDTree(self.points_)
+        self.reference_ = profile(raw, self.random_state)
         self.feature_names_out_ = np.array(list(self._features(raw.head(1))), dtype=object)
         return self
 

@@ -93,6 +93,28 @@ class RegisterParams(Section):
     )
 
 
+class DriftParams(Section):
+    psi_threshold: Annotated[float, Field(gt=0)] = Field(description="A feature drifts at this PSI or above.")
+    p_value: Fraction = Field(description="...or when its two-sample test rejects at this level")
+    min_effect: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="...with at least this effect (KS statistic, Cramér's V)."
+    )
+    min_rows: PositiveInt = Field(description="Samples with fewer rows are reported but never flagged.")
+
+
+class TriggerParams(Section):
+    min_new_rows: PositiveInt = Field(description="Retrain once this many rows arrived since the last training.")
+    drifted_features: PositiveInt = Field(
+        description="Retrain when a new batch or the served traffic has this many drifted features."
+    )
+    served_window: PositiveInt = Field(description="Latest served rows compared with the champion's training data.")
+    max_live_rmse_dollars: Annotated[float, Field(gt=0)] = Field(
+        description="Retrain when the champion's live RMSE (dollars) over the latest feedback exceeds this."
+    )
+    min_feedback: PositiveInt = Field(description="Live RMSE counts only with at least this many reports.")
+    max_age_days: Annotated[float, Field(gt=0)] = Field(description="Retrain when the champion is older than this.")
+
+
 class MlflowParams(Section):
     experiment: str = Field(min_length=1)
 
@@ -113,6 +135,8 @@ SECTIONS: dict[str, Any] = {
     "preprocess": PreprocessParams,
     "features": FeatureParams,
     "register": RegisterParams,
+    "drift": DriftParams,
+    "trigger": TriggerParams,
     "mlflow": MlflowParams,
     **{f"train.{name}": model for name, model in MODEL_PARAMS.items()},
 }

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from stages.errors import StageError
 
 OceanProximity = Literal["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"]
+OCEAN_CLASSES: tuple[str, ...] = OceanProximity.__args__
 
 TARGET = "median_house_value"
 TARGET_SCALE = 100_000

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stages.features import OCEAN_CLASSES
-from stages.schema import COLUMNS
+from stages.schema import COLUMNS, OCEAN_CLASSES
 
 
 def housing_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -36,3 +35,13 @@ def housing_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     )
     frame.loc[frame.sample(frac=0.02, random_state=seed).index, "total_bedrooms"] = np.nan
     return frame[COLUMNS]
+
+
+def drifted_frame(rows: int = 400, seed: int = 1) -> pd.DataFrame:
+    """Like housing_frame, from a different world: richer, older, denser, and all inland."""
+    frame = housing_frame(rows, seed)
+    frame["median_income"] = (frame["median_income"] * 2.5).clip(upper=15)
+    frame["housing_median_age"] = (frame["housing_median_age"] + 30).clip(upper=52)
+    frame["population"] = frame["population"] * 3
+    frame["ocean_proximity"] = "INLAND"
+    return frame
