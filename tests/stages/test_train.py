@@ -56,6 +56,8 @@ def test_each_family_saves_a_raw_row_model_and_logs_a_run(workdir, splits, mlflo
     predicted = np.asarray(model.predict(raw)).ravel()
     assert predicted.shape == (5,) and np.isfinite(predicted).all() and (predicted > 0).all()
     assert model.metadata.get_input_schema().input_names() == FEATURES
+    training_rows = len(pd.read_parquet(workdir / "data/processed/train.parquet"))
+    assert model.get_raw_model()[0].reference_["rows"] == training_rows, "the drift profile of its training rows"
 
     scores = json.loads((workdir / "metrics" / "train" / f"{family}.json").read_text())
     assert {"fit_seconds", "train_samples_per_s", "train", "val"} <= scores.keys()
