@@ -13,7 +13,14 @@ from pathlib import Path
 
 import mlflow
 
-DVC_ENV_TAGS = {"DVC_EXP_NAME": "dvc.exp_name", "DVC_EXP_BASELINE_REV": "dvc.baseline_rev", "DVC_STAGE": "dvc.stage"}
+RETRAIN_REASON_ENV = "HOUSING_RETRAIN_REASON"
+"""Set by stages.trigger for the `dvc repro` it starts, so the runs say why they happened."""
+ENV_TAGS = {
+    "DVC_EXP_NAME": "dvc.exp_name",
+    "DVC_EXP_BASELINE_REV": "dvc.baseline_rev",
+    "DVC_STAGE": "dvc.stage",
+    RETRAIN_REASON_ENV: "retrain.reason",
+}
 
 
 def repo_root() -> Path:
@@ -58,8 +65,8 @@ def git_commit() -> str | None:
 
 
 def lineage_tags() -> dict[str, str]:
-    """Tags that join a run to git and DVC: the commit and, when DVC set them, experiment and stage."""
-    tags = {name: os.environ[var] for var, name in DVC_ENV_TAGS.items() if os.environ.get(var)}
+    """Tags that join a run to git and DVC: the commit and, when set, DVC experiment, stage, retrain reason."""
+    tags = {name: os.environ[var] for var, name in ENV_TAGS.items() if os.environ.get(var)}
     commit = git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit
