@@ -42,6 +42,10 @@ class ServedModel:
         return np.asarray(self.pipeline.predict(raw), dtype=float).ravel() * TARGET_SCALE
 
 
+Listener = Callable[[ServedModel | None, ServedModel | None], None]
+"""Told (previous, current) when a watcher swaps models."""
+
+
 def load_version(client: MlflowClient, name: str, alias: str) -> ServedModel:
     """Load the version `alias` names now, with its registration tags and logged metadata."""
     version = client.get_model_version_by_alias(name, alias)
@@ -67,19 +71,35 @@ class ChampionWatcher:
     A new version is loaded beside the old one and swapped in with a single assignment, so requests
     in flight finish on the old model and none fails during the swap. `request_reload()` asks every
     worker sharing `reload_marker` to check now rather than at the next poll.
+
+    When the alias disappears from the registry, the champion's last version keeps serving (a deleted
+    alias must not take the API down), while an `optional` alias's model (the challenger, whose alias
+    promotion removes) is dropped.
     """
 
-    def __init__(self, name: str, alias: str, poll_seconds: float, retry_seconds: float, reload_marker: Path):
-        self.name, self.alias = name, alias
+    def __init__(
+        self,
+        name: str,
+        alias: str,
+        poll_seconds: float,
+        retry_seconds: float,
+        reload_marker: Path,
+        optional: bool = False,
+    ):
+        self.name, self.alias, self.optional = name, alias, optional
         self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
         self.reload_marker = reload_marker
         self.current: ServedModel | None = None
         self.problem = "the model has not been loaded yet"
-        self._listeners: list[Callable[[ServedModel | None, ServedModel], None]] = []
+        self._logged_problem: str | None = None
+        self._listeners: list[Listener] = []
         self._lock = threading.Lock()
 
-    def on_swap(self, listener: Callable[[ServedModel | None, ServedModel], None]) -> None:
-        """Call `listener(previous, current)` on every swap, and now if a model is already loaded."""
+    def on_swap(self, listener: Listener) -> None:
+        """Call `listener(previous, current)` on every swap, and now if a model is already loaded.
+
+        `current` is None when an optional alias's model is dropped.
+        """
         self._listeners.append(listener)
         if self.current is not None:
             listener(None, self.current)
@@ -89,26 +109,44 @@ class ChampionWatcher:
         with self._lock:
             try:
                 client = MlflowClient()
-                wanted = int(client.get_model_version_by_alias(self.name, self.alias).version)
-                if self.current is not None and self.current.version == wanted:
+                wanted = client.get_registered_model(self.name).aliases.get(self.alias)
+                if wanted is None:
+                    self._alias_missing()
+                    return False
+                if self.current is not None and self.current.version == int(wanted):
                     return False
                 loaded = load_version(client, self.name, self.alias)
-            except Exception as error:  # registry down, alias missing, artifacts unreadable: keep serving
-                self.problem = f"cannot load models:/{self.name}@{self.alias}: {_one_line(error)}"
-                log.warning(self.problem)
+            except Exception as error:  # registry down, model missing, artifacts unreadable: keep serving
+                self._report(f"cannot load models:/{self.name}@{self.alias}: {_one_line(error)}")
                 return False
-            previous, self.current = self.current, loaded
-            log.info("serving %s v%s (was %s)", self.name, loaded.version, previous and previous.version)
-            for listener in self._listeners:
-                listener(previous, loaded)
+            self._swap(loaded)
             return True
+
+    def _alias_missing(self) -> None:
+        self._report(f"cannot load models:/{self.name}@{self.alias}: {self.name} has no alias {self.alias!r}")
+        if self.optional and self.current is not None:
+            self._swap(None)
+
+    def _report(self, problem: str) -> None:
+        """Keep the problem for /ready; log it once, not at every retry (a challenger may be absent for days)."""
+        if problem != self._logged_problem:
+            log.warning(problem)
+        self.problem = self._logged_problem = problem
+
+    def _swap(self, loaded: ServedModel | None) -> None:
+        previous, self.current = self.current, loaded
+        if loaded is not None:
+            self._logged_problem = None
+        log.info("%s@%s: serving %s (was %s)", self.name, self.alias, _version(loaded), _version(previous))
+        for listener in self._listeners:
+            listener(previous, loaded)
 
     def request_reload(self) -> None:
         self.reload_marker.parent.mkdir(parents=True, exist_ok=True)
         self.reload_marker.touch()
 
     def start(self) -> None:
-        threading.Thread(target=self._watch, name="champion-watcher", daemon=True).start()
+        threading.Thread(target=self._watch, name=f"{self.alias}-watcher", daemon=True).start()
 
     def _watch(self) -> None:
         marker_seen = self._marker_time()
@@ -127,6 +165,10 @@ class ChampionWatcher:
             return self.reload_marker.stat().st_mtime_ns
         except FileNotFoundError:
             return None
+
+
+def _version(model: ServedModel | None) -> str:
+    return f"v{model.version}" if model else "nothing"
 
 
 def _one_line(error: Exception) -> str:
