@@ -18,7 +18,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
 GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
 
-.PHONY: setup repro test lint ui serve browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
+.PHONY: setup repro test lint ui serve promote browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,11 @@ ui: setup
 serve: setup
 	mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
 	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(BIN)/gunicorn -c serve/gunicorn.conf.py serve.wsgi:app
+
+# The challenger takes the champion alias (stages/promote.py); servers follow at their next alias poll
+# or at once after POST /admin/reload.
+promote: setup
+	$(PYTHON) -m stages.promote
 
 # Debian's Chromium for the browser test (tests/serve/test_browser.py), and wrk for bench/serve.
 browser:
