@@ -1,6 +1,7 @@
-"""The Flask app: `create_app(settings, champion, predictions)` with every dependency injected.
+"""The Flask app: `create_app(settings, champion, predictions, challenger)` with every dependency injected.
 
-serve.wsgi builds the real dependencies from the environment, in each gunicorn worker.
+serve.wsgi builds the real dependencies from the environment, in each gunicorn worker. Which model
+answers a request, champion or challenger, is serve.routing's business.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from serve.payloads import (
     validate_records,
 )
 from serve.prediction_log import PredictionLog
+from serve.routing import Route, Router, predict_in_shadow, serving_model
 from serve.settings import Settings
 from stages.schema import TARGET_SCALE, HousingRow
 
@@ -53,11 +55,19 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 `random`, not `uuid4`: ids need to be unique, not secret, and os.urandom costs ~0.5 ms here."""
 
 
-def create_app(settings: Settings, champion: ChampionWatcher, predictions: PredictionLog) -> Flask:
+def create_app(
+    settings: Settings,
+    champion: ChampionWatcher,
+    predictions: PredictionLog,
+    challenger: ChampionWatcher | None = None,
+) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     metrics = ServeMetrics(app)
-    champion.on_swap(metrics.model_swapped)
+    champion.on_swap(metrics.champion_swapped)
+    if challenger is not None:
+        challenger.on_swap(metrics.model_swapped)
+    router = Router(champion, challenger, settings.challenger_mode, settings.challenger_share)
 
     @app.before_request
     def start_clock() -> None:
@@ -105,9 +115,9 @@ def create_app(settings: Settings, champion: ChampionWatcher, predictions: Predi
 
     @app.post("/predict")
     def predict() -> Response:
-        model = serving_model(champion)
+        route = router.route(client_key())
         rows = validate_records(json_body(), settings.max_batch)
-        dollars = predict_and_log(model, rows)
+        model, dollars = predict_and_log(route, rows)
         body = PredictResponse(
             request_id=g.request_id,
             model=model_ref(model),
@@ -117,25 +127,31 @@ def create_app(settings: Settings, champion: ChampionWatcher, predictions: Predi
 
     @app.post("/invocations")
     def invocations() -> Response:
-        model = serving_model(champion)
+        route = router.route(client_key())
         invocation: InvocationsRequest = validate_model(InvocationsRequest, json_body())
         rows = validate_records(invocation.records(), settings.max_batch)
-        dollars = predict_and_log(model, rows)
+        _, dollars = predict_and_log(route, rows)
         return answer(InvocationsResponse(predictions=[value / TARGET_SCALE for value in dollars]))
 
-    def predict_and_log(model: ServedModel, rows: list[HousingRow]) -> list[float]:
-        predicted = model.predict_dollars(records_columns(rows))
+    def predict_and_log(route: Route, rows: list[HousingRow]) -> tuple[ServedModel, list[float]]:
+        """Predict with the routed model, log and count it, and have the shadow (if any) predict afterwards."""
+        columns = records_columns(rows)
+        answered, predicted = route.predict_dollars(columns)
         if not np.isfinite(predicted).all():
             message = "the model's prediction overflows: values far outside anything it was trained on"
             details = [
                 ErrorDetail(field=f"[{row}]", message=message) for row in np.flatnonzero(~np.isfinite(predicted))
             ]
             raise RequestError(422, "cannot predict", details)
-        metrics.predicted(model, predicted)
+        model = answered.model
+        metrics.predicted(model, answered.role, predicted)
         dollars = predicted.tolist()
         inputs = [row.model_dump_json() for row in rows]
-        predictions.record(g.request_id, model.name, model.version, inputs, dollars, elapsed_ms())
-        return dollars
+        predictions.record(g.request_id, model.name, model.version, inputs, dollars, elapsed_ms(), role=answered.role)
+        shadow = router.shadow()
+        if shadow is not None:
+            predict_in_shadow(shadow, columns, g.request_id, inputs, predictions, metrics)
+        return model, dollars
 
     @app.post("/feedback")
     def feedback() -> Response:
@@ -152,6 +168,7 @@ def create_app(settings: Settings, champion: ChampionWatcher, predictions: Predi
             request_id=report.request_id,
             row=report.row,
             model_version=served["model_version"],
+            role=served["role"],
             prediction=served["prediction"],
             actual_value=report.actual_value,
             error=served["prediction"] - report.actual_value,
@@ -183,10 +200,19 @@ def create_app(settings: Settings, champion: ChampionWatcher, predictions: Predi
     def reload() -> Response:
         require_admin(settings)
         reloaded = champion.refresh()
+        if challenger is not None:
+            challenger.refresh()
         champion.request_reload()
         model = champion.current
         problem = None if model else champion.problem
-        return answer(ReloadResult(reloaded=reloaded, model=model and model_ref(model), problem=problem))
+        contender = challenger and challenger.current
+        result = ReloadResult(
+            reloaded=reloaded,
+            model=model and model_ref(model),
+            problem=problem,
+            challenger=contender and model_ref(contender),
+        )
+        return answer(result)
 
     @app.get("/openapi.json")
     def openapi() -> Response:
@@ -218,11 +244,9 @@ def json_body() -> object:
     return parse_json(request.get_data(cache=False))
 
 
-def serving_model(champion: ChampionWatcher) -> ServedModel:
-    model = champion.current
-    if model is None:
-        raise RequestError(503, "no model loaded", [ErrorDetail(field="model", message=champion.problem)])
-    return model
+def client_key() -> str:
+    """Who the client is, for a sticky traffic split: its X-Client-ID, else its address."""
+    return request.headers.get("X-Client-ID") or request.remote_addr or ""
 
 
 def model_ref(model: ServedModel) -> ModelRef:

@@ -1,5 +1,8 @@
 """Prometheus metrics: prometheus-flask-exporter's request metrics plus the model's own.
 
+Prediction counts and live errors carry `model_version` and `role` (champion, challenger, shadow),
+so the champion and a challenger are compared side by side.
+
 Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set before Python starts, by `make serve` or the image's
 entrypoint) switches every metric to multiprocess files, so /metrics from any worker counts all of
 them. Each app gets its own registry, so several apps in one process (tests) never clash.
@@ -16,6 +19,8 @@ from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
 from serve.champion import ServedModel
+from serve.payloads import Role
+from serve.prediction_log import LiveError
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 PRICE_BUCKETS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000, 500_000, 750_000, 1_000_000)
@@ -40,45 +45,54 @@ class ServeMetrics:
         exporter = GunicornInternalPrometheusMetrics if "PROMETHEUS_MULTIPROC_DIR" in os.environ else PrometheusMetrics
         self.exporter = exporter(app, registry=registry, group_by="endpoint", buckets=LATENCY_BUCKETS)
         self.predictions = Counter(
-            "housing_predictions_total", "Records predicted.", ["model_version"], registry=registry
+            "housing_predictions_total", "Records predicted.", ["model_version", "role"], registry=registry
         )
         self.predicted_value = Histogram(
             "housing_predicted_value_dollars",
-            "Predicted median house values.",
+            "Predicted median house values returned to clients.",
             buckets=PRICE_BUCKETS,
             registry=registry,
         )
         self.model_info = Gauge(
             "housing_model_info",
-            "1 for the model version a worker serves, 0 for versions it served before.",
+            "1 for the model versions a worker serves (under each alias), 0 for versions it served before.",
             ["model_name", "model_version", "alias", "run_id"],
             multiprocess_mode="livemax",
             registry=registry,
         )
-        live = {"labelnames": ["model_version"], "multiprocess_mode": "mostrecent", "registry": registry}
+        live = {"labelnames": ["model_version", "role"], "multiprocess_mode": "mostrecent", "registry": registry}
         self.live_rmse = Gauge("housing_live_rmse_dollars", "RMSE of recent predictions against feedback.", **live)
         self.live_mae = Gauge("housing_live_mae_dollars", "MAE of recent predictions against feedback.", **live)
         self.live_count = Gauge("housing_live_feedback_count", "Feedback reports live errors cover.", **live)
         self.model_version = Gauge(
-            "housing_model_version", "Version of the served model.", multiprocess_mode="livemax", registry=registry
+            "housing_model_version", "Version of the served champion.", multiprocess_mode="livemax", registry=registry
         )
 
-    def live_errors(self, errors: dict[int, tuple[int, float, float]]) -> None:
-        """Live accuracy per model version, from the latest feedback (any worker may have set it last)."""
-        for version, (count, rmse, mae) in errors.items():
-            self.live_rmse.labels(str(version)).set(rmse)
-            self.live_mae.labels(str(version)).set(mae)
-            self.live_count.labels(str(version)).set(count)
+    def live_errors(self, errors: list[LiveError]) -> None:
+        """Live accuracy per model version and role, from the latest feedback (any worker may have set it last)."""
+        for error in errors:
+            labels = (str(error.model_version), error.role)
+            self.live_rmse.labels(*labels).set(error.rmse)
+            self.live_mae.labels(*labels).set(error.mae)
+            self.live_count.labels(*labels).set(error.count)
 
-    def model_swapped(self, previous: ServedModel | None, current: ServedModel) -> None:
+    def model_swapped(self, previous: ServedModel | None, current: ServedModel | None) -> None:
+        """A watcher swapped models, or dropped its model (current None): housing_model_info follows."""
         if previous is not None:
             self._info(previous).set(0)
-        self._info(current).set(1)
-        self.model_version.set(current.version)
+        if current is not None:
+            self._info(current).set(1)
 
-    def predicted(self, model: ServedModel, dollars: np.ndarray) -> None:
-        self.predictions.labels(str(model.version)).inc(len(dollars))
-        observe_all(self.predicted_value, dollars)
+    def champion_swapped(self, previous: ServedModel | None, current: ServedModel | None) -> None:
+        self.model_swapped(previous, current)
+        if current is not None:
+            self.model_version.set(current.version)
+
+    def predicted(self, model: ServedModel, role: Role, dollars: np.ndarray) -> None:
+        """Count predictions; only those returned to clients (not a shadow's) go in the value histogram."""
+        self.predictions.labels(str(model.version), role).inc(len(dollars))
+        if role != "shadow":
+            observe_all(self.predicted_value, dollars)
 
     def _info(self, model: ServedModel) -> Gauge:
         return self.model_info.labels(model.name, str(model.version), model.alias, model.run_id or "")

@@ -7,7 +7,7 @@ what preprocess rejects.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError, model_validator
@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, Valid
 from stages.schema import NUMERIC_FEATURES, HousingRow
 
 _records = TypeAdapter(list[HousingRow])
+
+Role = Literal["champion", "challenger", "shadow"]
+"""Who produced a prediction: the champion or the challenger answered it, or the challenger predicted
+in the shadow of the champion's answer (logged, never returned)."""
 
 
 class ErrorDetail(BaseModel):
@@ -112,7 +116,8 @@ class LoggedPrediction(BaseModel):
     model_version: int
     inputs: dict[str, Any]
     prediction: float = Field(description="Dollars.")
-    latency_ms: float = Field(description="Time the whole request took in the server.")
+    latency_ms: float = Field(description="Time the whole request took in the server (a shadow: its own prediction).")
+    role: Role
 
 
 class PredictionsPage(BaseModel):
@@ -147,6 +152,7 @@ class FeedbackResult(BaseModel):
     request_id: str
     row: int
     model_version: int
+    role: Role = Field(description="Who answered the client: the champion or the challenger.")
     prediction: float = Field(description="Dollars, as served.")
     actual_value: float
     error: float = Field(description="prediction - actual_value, dollars.")
@@ -163,9 +169,10 @@ class Readiness(BaseModel):
 
 
 class ReloadResult(BaseModel):
-    reloaded: bool = Field(description="True when this worker swapped in a new version.")
+    reloaded: bool = Field(description="True when this worker swapped in a new champion.")
     model: ModelRef | None = None
     problem: str | None = None
+    challenger: ModelRef | None = Field(default=None, description="The challenger this worker has loaded, if any.")
 
 
 def parse_json(body: bytes) -> Any:

@@ -3,6 +3,10 @@
 Requests only put rows on a queue; one writer thread per process commits them in batches. SQLite in
 WAL mode lets every gunicorn worker write to the same file while readers keep reading. `close()`
 drains the queue, so a clean shutdown loses nothing.
+
+Each row says which role produced it: the champion or the challenger answered the client, or the
+challenger predicted in the shadow of a champion answer (never returned). A log written before roles
+existed gets the column on open; its rows were all the champion's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +35,8 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_version INTEGER NOT NULL,
     inputs TEXT NOT NULL,
     prediction REAL NOT NULL,
-    latency_ms REAL NOT NULL
+    latency_ms REAL NOT NULL,
+    role TEXT NOT NULL DEFAULT 'champion'
 );
 CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at);
 CREATE INDEX IF NOT EXISTS predictions_request_id ON predictions (request_id);
@@ -42,17 +48,19 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (request_id, row)
 );
 """
+ADD_ROLE = "ALTER TABLE predictions ADD COLUMN role TEXT NOT NULL DEFAULT 'champion'"
 LIVE_ERRORS = """
-SELECT p.model_version, COUNT(*), AVG((p.prediction - f.actual) * (p.prediction - f.actual)),
+SELECT p.model_version, p.role, COUNT(*), AVG((p.prediction - f.actual) * (p.prediction - f.actual)),
        AVG(ABS(p.prediction - f.actual))
 FROM (SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?) AS f
 JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
-GROUP BY p.model_version
+GROUP BY p.model_version, p.role
 """
 PURGE_EVERY_S = 3600
 INSERT = (
-    "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs, prediction, latency_ms)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO predictions"
+    " (request_id, row, created_at, model_name, model_version, inputs, prediction, latency_ms, role)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +75,17 @@ class LoggedPrediction(NamedTuple):
     inputs: str
     prediction: float
     latency_ms: float
+    role: str
+
+
+class LiveError(NamedTuple):
+    """Live accuracy of one model version in one role, in dollars, over the latest feedback."""
+
+    model_version: int
+    role: str
+    count: int
+    rmse: float
+    mae: float
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -77,7 +96,8 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def create(path: Path) -> None:
-    """Create the tables and switch the file to WAL mode, once for all workers.
+    """Create the tables (or add the role column an older log lacks) and switch the file to WAL mode,
+    once for all workers.
 
     Gunicorn starts its workers together, and SQLite answers "database is locked" at once, without
     waiting, to a change of journal mode that races another; a file lock makes them take turns.
@@ -88,6 +108,9 @@ def create(path: Path) -> None:
         with closing(connect(path)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(SCHEMA)
+            columns = {column[1] for column in connection.execute("PRAGMA table_info(predictions)")}
+            if "role" not in columns:
+                connection.execute(ADD_ROLE)
 
 
 class PredictionLog:
@@ -100,13 +123,21 @@ class PredictionLog:
         self._writer.start()
 
     def record(
-        self, request_id: str, model_name: str, model_version: int, rows: list[str], predictions, latency_ms: float
+        self,
+        request_id: str,
+        model_name: str,
+        model_version: int,
+        rows: list[str],
+        predictions: Iterable[float],
+        latency_ms: float,
+        *,
+        role: str,
     ) -> None:
         """Queue one row per prediction of a request (`rows`: each record's inputs as JSON); returns at once."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         self._queue.put(
             [
-                LoggedPrediction(request_id, index, now, model_name, model_version, row, float(value), latency_ms)
+                LoggedPrediction(request_id, index, now, model_name, model_version, row, float(value), latency_ms, role)
                 for index, (row, value) in enumerate(zip(rows, predictions, strict=True))
             ]
         )
@@ -117,8 +148,10 @@ class PredictionLog:
         return [{**dict(row), "inputs": json.loads(row["inputs"])} for row in rows]
 
     def prediction(self, request_id: str, row: int) -> sqlite3.Row | None:
-        """The logged prediction for one record of a request, or None when there is none."""
-        rows = self._query("SELECT * FROM predictions WHERE request_id = ? AND row = ?", (request_id, row))
+        """The prediction returned to the client for one record of a request (not a shadow's), or None."""
+        rows = self._query(
+            "SELECT * FROM predictions WHERE request_id = ? AND row = ? AND role != 'shadow'", (request_id, row)
+        )
         return rows[0] if rows else None
 
     def record_feedback(self, request_id: str, row: int, actual: float) -> None:
@@ -130,10 +163,13 @@ class PredictionLog:
                 (request_id, row, actual, now),
             )
 
-    def live_errors(self, window: int) -> dict[int, tuple[int, float, float]]:
-        """(count, RMSE, MAE) in dollars per model version, over the `window` latest feedback reports."""
+    def live_errors(self, window: int) -> list[LiveError]:
+        """Live errors per model version and role over the `window` latest feedback reports.
+
+        A report joins every row logged for its record, so a shadow's prediction is scored too.
+        """
         rows = self._query(LIVE_ERRORS, (window,))
-        return {version: (count, math.sqrt(mse), mae) for version, count, mse, mae in rows}
+        return [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
 
     def _query(self, sql: str, parameters: tuple) -> list[sqlite3.Row]:
         with closing(connect(self.path)) as connection:

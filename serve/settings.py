@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stages.params import RegisterParams, load_params
 
 PARAMS_FILE = Path(__file__).resolve().parents[1] / "params.yaml"
+
+ChallengerMode = Literal["off", "shadow", "split"]
 
 
 def registered_model_name() -> str:
@@ -35,4 +38,19 @@ class Settings(BaseSettings):
     live_window: int = Field(default=500, gt=0, description="Latest feedback reports live RMSE/MAE cover.")
     max_batch: int = Field(default=1000, gt=0, description="Most records in one request.")
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Largest request body accepted.")
+    challenger_mode: ChallengerMode = Field(
+        default="off",
+        description="off; shadow: the challenger also predicts every request, logged and never returned;"
+        " split: it answers challenger_share of the clients.",
+    )
+    challenger_share: float = Field(
+        default=0.1, ge=0, le=1, description="Share of clients (by X-Client-ID, else address) split mode gives it."
+    )
+    challenger_alias: str = Field(default="challenger", description="Registry alias of the challenger.")
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
+
+    @model_validator(mode="after")
+    def challenger_is_another_alias(self) -> Settings:
+        if self.challenger_alias == self.model_alias:
+            raise ValueError(f"challenger_alias must differ from model_alias (both {self.model_alias!r})")
+        return self

@@ -32,10 +32,14 @@ RECORD = {
 }
 
 
-def register_version(store_uri: str, alias: str | None = "champion") -> int:
-    """Register a new version of the tiny model in `store_uri` (in a subprocess) and return its number."""
+def register_version(store_uri: str, alias: str | None = "champion", seed: int = 1, failing: bool = False) -> int:
+    """Register a new version of the tiny model in `store_uri` (in a subprocess) and return its number.
+
+    `seed` fits it on another generated sample; `failing` registers a model that raises at predict time.
+    """
+    options = [*([alias] if alias else []), f"--seed={seed}", *(["--failing"] if failing else [])]
     done = subprocess.run(
-        [sys.executable, "-m", "tests.serve.tiny_model", store_uri, MODEL_NAME, *([alias] if alias else [])],
+        [sys.executable, "-m", "tests.serve.tiny_model", store_uri, MODEL_NAME, *options],
         cwd=PROJECT,
         env={**os.environ, "PYTHONPATH": str(PROJECT)},
         capture_output=True,

@@ -27,7 +27,7 @@ def predict_and_wait_for_log(server, records: list[dict]) -> tuple[str, list[flo
 
 def gauge(server, name: str) -> float:
     text = requests.get(f"{server.url}/metrics", timeout=30).text
-    return float(re.search(rf'^{name}{{model_version="1"}} (\S+)$', text, re.M)[1])
+    return float(re.search(rf'^{name}{{model_version="1",role="champion"}} (\S+)$', text, re.M)[1])
 
 
 def test_feedback_gives_the_live_rmse_and_mae_of_the_served_version(server):
