@@ -120,5 +120,6 @@ def test_dashboard_has_the_panels_the_team_watches():
     dashboard = json.loads((MONITORING / "grafana" / "dashboards" / "housing.json").read_text())
     titles = " | ".join(panel["title"] for panel in dashboard["panels"])
 
-    for subject in ("status", "latency", "Error rate", "Predictions per second", "Predicted values", "model version"):
+    subjects = ("status", "latency", "Error rate", "Predictions per second", "Predicted values", "model version")
+    for subject in (*subjects, "Champion vs challenger"):
         assert subject in titles
