@@ -12,6 +12,7 @@ docker rm -f housing-api >/dev/null 2>&1 || true
 docker run -d --name housing-api --restart unless-stopped \
   -p "$port:8000" -v housing-predictions:/data \
   -e MLFLOW_TRACKING_URI -e SERVE_ADMIN_TOKEN -e SERVE_MODEL_NAME -e SERVE_MODEL_ALIAS \
+  -e SERVE_CHALLENGER_MODE -e SERVE_CHALLENGER_SHARE -e SERVE_CHALLENGER_ALIAS \
   -e GUNICORN_WORKERS="${GUNICORN_WORKERS:-2}" \
   "$image"
 "$(dirname "$0")/smoke.sh" "http://127.0.0.1:$port" "${READY_TIMEOUT:-180}"
