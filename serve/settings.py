@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stages.params import RegisterParams, load_params
+from stages.tracking import CHALLENGER, CHAMPION
 
 PARAMS_FILE = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -30,7 +31,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SERVE_", frozen=True)
 
     model_name: str = Field(default_factory=registered_model_name, description="Registered model to serve.")
-    model_alias: str = Field(default="champion", description="Registry alias to serve and to watch.")
+    model_alias: str = Field(default=CHAMPION, description="Registry alias to serve and to watch.")
     poll_seconds: float = Field(default=30, gt=0, description="How often to check which version the alias names.")
     retry_seconds: float = Field(default=5, gt=0, description="Wait between attempts while no model is loaded.")
     prediction_db: Path = Field(default=Path("predictions.db"), description="SQLite prediction log.")
@@ -46,7 +47,7 @@ class Settings(BaseSettings):
     challenger_share: float = Field(
         default=0.1, ge=0, le=1, description="Share of clients (by X-Client-ID, else address) split mode gives it."
     )
-    challenger_alias: str = Field(default="challenger", description="Registry alias of the challenger.")
+    challenger_alias: str = Field(default=CHALLENGER, description="Registry alias of the challenger.")
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
 
     @model_validator(mode="after")

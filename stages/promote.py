@@ -20,8 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from stages.errors import StageError, exits_cleanly
 from stages.params import RegisterParams, load_params
-from stages.register import CHALLENGER, CHAMPION
-from stages.tracking import tracking_uri
+from stages.tracking import CHALLENGER, CHAMPION, tracking_uri
 
 
 def current_user() -> str:

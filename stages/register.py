@@ -28,9 +28,7 @@ from stages.errors import StageError, exits_cleanly
 from stages.evaluate import load_split
 from stages.metrics import regression_scores
 from stages.params import MlflowParams, RegisterParams, load_params
-from stages.tracking import configure_tracking, lineage_tags
-
-CHAMPION, CHALLENGER = "champion", "challenger"
+from stages.tracking import CHALLENGER, CHAMPION, configure_tracking, lineage_tags
 
 
 def logged_model_uri(client: MlflowClient, folder: Path) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import mlflow
 
+CHAMPION, CHALLENGER = "champion", "challenger"
+"""The registry aliases: the served model, and a newer one that has not beaten it (stages.register)."""
 RETRAIN_REASON_ENV = "HOUSING_RETRAIN_REASON"
 """Set by stages.trigger for the `dvc repro` it starts, so the runs say why they happened."""
 ENV_TAGS = {
