@@ -113,6 +113,28 @@ def create(path: Path) -> None:
                 connection.execute(ADD_ROLE)
 
 
+def read(path: Path, sql: str, parameters: tuple) -> list[sqlite3.Row]:
+    """Rows of a read-only query; any process may read while the servers write (WAL)."""
+    with closing(connect(path)) as connection:
+        connection.row_factory = sqlite3.Row
+        return connection.execute(sql, parameters).fetchall()
+
+
+def live_errors(path: Path, window: int) -> list[LiveError]:
+    """Live errors per model version and role over the `window` latest feedback reports.
+
+    A report joins every row logged for its record, so a shadow's prediction is scored too.
+    """
+    rows = read(path, LIVE_ERRORS, (window,))
+    return [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
+
+
+def served_inputs(path: Path, limit: int) -> list[dict]:
+    """The inputs of the `limit` latest records answered to clients (shadow rows repeat them), newest first."""
+    rows = read(path, "SELECT inputs FROM predictions WHERE role != 'shadow' ORDER BY id DESC LIMIT ?", (limit,))
+    return [json.loads(row["inputs"]) for row in rows]
+
+
 class PredictionLog:
     def __init__(self, path: Path, retention_days: float):
         self.path = path
@@ -144,14 +166,13 @@ class PredictionLog:
 
     def recent(self, limit: int, offset: int) -> list[dict]:
         """The newest logged predictions first, as plain dicts."""
-        rows = self._query("SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+        rows = read(self.path, "SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
         return [{**dict(row), "inputs": json.loads(row["inputs"])} for row in rows]
 
     def prediction(self, request_id: str, row: int) -> sqlite3.Row | None:
         """The prediction returned to the client for one record of a request (not a shadow's), or None."""
-        rows = self._query(
-            "SELECT * FROM predictions WHERE request_id = ? AND row = ? AND role != 'shadow'", (request_id, row)
-        )
+        sql = "SELECT * FROM predictions WHERE request_id = ? AND row = ? AND role != 'shadow'"
+        rows = read(self.path, sql, (request_id, row))
         return rows[0] if rows else None
 
     def record_feedback(self, request_id: str, row: int, actual: float) -> None:
@@ -164,17 +185,10 @@ class PredictionLog:
             )
 
     def live_errors(self, window: int) -> list[LiveError]:
-        """Live errors per model version and role over the `window` latest feedback reports.
+        return live_errors(self.path, window)
 
-        A report joins every row logged for its record, so a shadow's prediction is scored too.
-        """
-        rows = self._query(LIVE_ERRORS, (window,))
-        return [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
-
-    def _query(self, sql: str, parameters: tuple) -> list[sqlite3.Row]:
-        with closing(connect(self.path)) as connection:
-            connection.row_factory = sqlite3.Row
-            return connection.execute(sql, parameters).fetchall()
+    def served_inputs(self, limit: int) -> list[dict]:
+        return served_inputs(self.path, limit)
 
     def close(self) -> None:
         """Write everything queued, then stop the writer."""
