@@ -18,7 +18,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
 GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
 
-.PHONY: setup repro test lint ui serve promote browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
+.PHONY: setup repro retrain test lint ui serve promote browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 repro: setup
 	dvc repro
 	dvc metrics show
+
+# Decide from new data, drift, live error and model age whether to retrain, and retrain if so.
+# `make retrain ARGS=--dry-run` only decides; `ARGS=--force` retrains regardless.
+retrain: setup
+	$(PYTHON) -m stages.trigger $(ARGS)
 
 test: setup
 	$(PYTHON) -m pytest

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,52 +16,21 @@ import numpy as np
 import pytest
 
 from stages.schema import FEATURES
-from tests.conftest import PROJECT, TINY_PARAMS, deep_update, eventually, free_port, write_params
+from tests.conftest import eventually, free_port
+from tests.dvc_repo import BIN, MODEL_NAME, commit, make_repo, sh, stages_run
 from tests.synthetic import housing_frame
-
-BIN = Path(sys.executable).parent
-MODEL_NAME = "california-housing"
-
-
-def sh(repo: Path, *command: str) -> str:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    environment["PATH"] = f"{BIN}{os.pathsep}{environment['PATH']}"
-    result = subprocess.run(command, cwd=repo, env=environment, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git + DVC repository holding the project's pipeline and a generated source CSV."""
-    root = tmp_path_factory.mktemp("e2e")
-    source = root / "source.csv"
-    housing_frame(600, seed=1).to_csv(source, index=False)
-    repo = root / "repo"
-    repo.mkdir()
-    for name in ("dvc.yaml", ".gitignore"):
-        shutil.copy(PROJECT / name, repo / name)
-    shutil.copytree(PROJECT / "stages", repo / "stages", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(PROJECT / "data" / "incoming", repo / "data" / "incoming")
-    write_params(repo, deep_update({"ingest": {"source": str(source), "sha256": None}}, TINY_PARAMS))
-    sh(repo, "git", "init", "-q", "-b", "main")
-    sh(repo, "git", "config", "user.email", "test@example.com")
-    sh(repo, "git", "config", "user.name", "test")
-    sh(repo, "dvc", "init", "-q")
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-q", "-m", "pipeline")
-    return repo
+    return make_repo(tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")
 def first_repro(repo: Path) -> str:
     output = sh(repo, "dvc", "repro")
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-q", "-m", "first run")
+    commit(repo, "first run")
     return output
 
 
@@ -72,6 +38,7 @@ def test_repro_runs_every_stage_and_registers_a_champion(repo, first_repro):
     families = ["linear", "random_forest", "xgboost", "lightgbm", "mlp"]
     assert stages_run(first_repro) == {
         "ingest",
+        "drift",
         "preprocess",
         "evaluate",
         "register",

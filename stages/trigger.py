@@ -1,0 +1,184 @@
+"""trigger: decide from the evidence whether to retrain, retrain through DVC if so, and record why.
+
+    python -m stages.trigger [--dry-run] [--force]        (make retrain)
+
+The evidence, each against its threshold in params.yaml (`trigger`):
+- new data: rows ingested since the last training (data/raw against metrics/preprocess.json);
+- drift of each new batch (metrics/drift.json, refreshed with `dvc repro drift`) and of the latest
+  served inputs (the prediction log) against the champion's own training profile;
+- the champion's live RMSE over the latest feedback (the prediction log);
+- the time since the last model was registered (the MLflow registry).
+Any one reached means retrain: `dvc repro`, whose register stage makes the new model champion only
+if it beats the current one (otherwise challenger). The decision, its evidence and the outcome go to
+reports/retrain/<time>.json and status.json; a lock keeps two triggers (make, API, schedule) apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from serve import prediction_log
+from serve.settings import Settings
+from stages.atomic import atomic_path, write_json
+from stages.distribution import compare
+from stages.drift import render_report
+from stages.errors import StageError, exits_cleanly
+from stages.params import DriftParams, MlflowParams, RegisterParams, TriggerParams, load_params
+from stages.schema import FEATURES
+from stages.tracking import CHAMPION, RETRAIN_REASON_ENV, configure_tracking
+
+RECORDS = Path("reports/retrain")
+RAW, DRIFT, PREPROCESS, RECEIPT = (
+    Path("data/raw/housing.csv"),
+    Path("metrics/drift.json"),
+    Path("metrics/preprocess.json"),
+    Path("models/registered.json"),
+)
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold `lock_file` for the duration, or fail at once if another trigger holds it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StageError(f"another retrain is running (it holds {lock_file})") from None
+        yield
+
+
+def dvc(*args: str, env: dict[str, str] | None = None) -> None:
+    """Run a DVC command, its output passed through; a failure is a StageError naming the command."""
+    if subprocess.run(["dvc", *args], env={**os.environ, **(env or {})}).returncode != 0:
+        raise StageError(f"`dvc {' '.join(args)}` failed (its own message is above); nothing was retrained")
+
+
+@dataclass
+class Evidence:
+    """What the trigger measured, and the reasons to retrain: the checks whose threshold was reached."""
+
+    figures: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    def check(self, reached: bool, reason: str) -> None:
+        if reached:
+            self.reasons.append(reason)
+
+
+def new_data(evidence: Evidence, params: TriggerParams) -> None:
+    """Rows ingested since the last training, and the drift of the batches they came in."""
+    trained_on = json.loads(PREPROCESS.read_text())["rows_in"] if PREPROCESS.exists() else 0
+    new_rows = len(pd.read_csv(RAW, usecols=["longitude"])) - trained_on
+    batches = json.loads(DRIFT.read_text())
+    new_batches = {name: batch["drifted"] for name, batch in batches.items() if batch["first_row"] >= trained_on}
+    evidence.figures.update(new_rows=new_rows, new_batch_drift=new_batches)
+    evidence.check(new_rows >= params.min_new_rows, f"{new_rows} new rows (threshold {params.min_new_rows})")
+    for name, drifted in new_batches.items():
+        evidence.check(len(drifted) >= params.drifted_features, f"batch {name} drifted in {', '.join(drifted)}")
+
+
+def model_age(evidence: Evidence, client: MlflowClient, name: str, params: TriggerParams) -> None:
+    """Days since the newest registered version, champion or not: the last time the pipeline trained."""
+    newest = client.search_model_versions(f"name = '{name}'", max_results=1, order_by=["creation_timestamp DESC"])
+    if not newest:
+        evidence.check(True, f"no version of {name} is registered")
+        return
+    days = (time.time() - newest[0].creation_timestamp / 1000) / 86400
+    evidence.figures["days_since_training"] = round(days, 2)
+    evidence.check(days > params.max_age_days, f"last trained {days:.1f} days ago")
+
+
+def served_traffic(evidence: Evidence, champion: ModelVersion, params: TriggerParams, log: Path) -> None:
+    """Drift of the latest served inputs from the champion's training data, and the champion's live error."""
+    drift: DriftParams = load_params("drift")
+    inputs = prediction_log.served_inputs(log, params.served_window)
+    reference = getattr(mlflow.pyfunc.load_model(champion.source).get_raw_model()[0], "reference_", None)
+    if inputs and reference is not None:
+        served = compare(reference, pd.DataFrame(inputs, columns=FEATURES), drift)
+        intro = f"The latest {len(inputs)} served rows against the training data of version {champion.version}."
+        write_text(RECORDS / "served_drift.html", render_report("Served traffic", intro, {"served": served}, drift))
+        evidence.figures.update(served_rows=len(inputs), served_drift=served["drifted"])
+        reached = served["drifted_count"] >= params.drifted_features
+        evidence.check(reached, f"served traffic drifted in {', '.join(served['drifted'])}")
+    for live in prediction_log.live_errors(log, Settings().live_window):
+        if live.model_version == int(champion.version) and live.role != "shadow":
+            evidence.figures.update(live_rmse_dollars=round(live.rmse, 2), live_feedback=live.count)
+            reached = live.count >= params.min_feedback and live.rmse > params.max_live_rmse_dollars
+            evidence.check(reached, f"live RMSE ${live.rmse:,.0f} over {live.count} reports")
+
+
+def gather(params: TriggerParams, model_name: str, log: Path) -> Evidence:
+    evidence = Evidence()
+    new_data(evidence, params)
+    client = MlflowClient()
+    model_age(evidence, client, model_name, params)
+    try:
+        champion = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        evidence.check(True, f"{model_name} has no champion")
+        return evidence
+    evidence.figures["champion"] = int(champion.version)
+    if log.exists():
+        served_traffic(evidence, champion, params, log)
+    return evidence
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as staged:
+        staged.write_text(text)
+
+
+@exits_cleanly
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true", help="decide and record, but do not retrain")
+    parser.add_argument("--force", action="store_true", help="retrain whatever the evidence says")
+    args = parser.parse_args()
+    params: TriggerParams = load_params("trigger")
+    register: RegisterParams = load_params("register")
+    tracking: MlflowParams = load_params("mlflow")
+
+    with exclusive(RECORDS / "lock"):
+        started = datetime.now(UTC)
+        record: dict[str, Any] = {"started_at": started.isoformat(timespec="seconds"), "pid": os.getpid()}
+        write_json(RECORDS / "status.json", {"state": "running", **record})
+        try:
+            dvc("repro", "drift")
+            configure_tracking(tracking.experiment)
+            evidence = gather(params, register.model_name, Settings().prediction_db)
+            retrain = args.force or bool(evidence.reasons)
+            record.update(evidence=evidence.figures, reasons=evidence.reasons, retrain=retrain, dry_run=args.dry_run)
+            why = "; ".join(evidence.reasons) or ("forced" if args.force else "no threshold reached")
+            print(f"trigger: {'retrain' if retrain else 'no retraining'}: {why}")
+            if retrain and not args.dry_run:
+                dvc("repro", env={RETRAIN_REASON_ENV: why})
+                record["outcome"] = json.loads(RECEIPT.read_text())
+        except Exception as error:
+            record["error"] = str(error) if isinstance(error, StageError) else f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            write_json(RECORDS / f"{started:%Y%m%dT%H%M%SZ}.json", record)
+            write_json(RECORDS / "status.json", {"state": "failed" if "error" in record else "finished", **record})
+
+
+if __name__ == "__main__":
+    main()

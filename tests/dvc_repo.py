@@ -1,0 +1,56 @@
+"""Temporary git + DVC repositories holding the project's pipeline, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PROJECT, TINY_PARAMS, deep_update, write_params
+from tests.synthetic import housing_frame
+
+BIN = Path(sys.executable).parent
+MODEL_NAME = "california-housing"
+
+
+def sh(repo: Path, *command: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    """Run a command in `repo` with the project's tools first on PATH and no MLflow or DVC settings
+    inherited; return its output (stdout then stderr), asserting success unless `check` is off."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_", "SERVE_"))}
+    environment["PATH"] = f"{BIN}{os.pathsep}{environment['PATH']}"
+    result = subprocess.run(command, cwd=repo, env={**environment, **(env or {})}, capture_output=True, text=True)
+    assert not check or result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def stages_run(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def make_repo(root: Path, params: dict | None = None) -> Path:
+    """A committed git + DVC repository with the project's pipeline, code and a generated source CSV."""
+    source = root / "source.csv"
+    housing_frame(600, seed=1).to_csv(source, index=False)
+    repo = root / "repo"
+    repo.mkdir()
+    for name in ("dvc.yaml", ".gitignore"):
+        shutil.copy(PROJECT / name, repo / name)
+    for package in ("stages", "serve"):
+        shutil.copytree(PROJECT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT / "data" / "incoming", repo / "data" / "incoming")
+    changes = deep_update({"ingest": {"source": str(source), "sha256": None}}, TINY_PARAMS)
+    write_params(repo, deep_update(changes, params or {}))
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "config", "user.email", "test@example.com")
+    sh(repo, "git", "config", "user.name", "test")
+    sh(repo, "dvc", "init", "-q")
+    commit(repo, "pipeline")
+    return repo
+
+
+def commit(repo: Path, message: str) -> None:
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-q", "-m", message)
