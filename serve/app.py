@@ -1,4 +1,4 @@
-"""The Flask app: `create_app(settings, champion, predictions, challenger)` with every dependency injected.
+"""The Flask app: `create_app(settings, champion, predictions, ...)` with every dependency injected.
 
 serve.wsgi builds the real dependencies from the environment, in each gunicorn worker. Which model
 answers a request, champion or challenger, is serve.routing's business.
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
 from serve.champion import ChampionWatcher, ServedModel
+from serve.drift import ServedDrift
 from serve.metrics import ServeMetrics
 from serve.openapi import openapi_document
 from serve.payloads import (
@@ -39,12 +40,16 @@ from serve.payloads import (
     Readiness,
     ReloadResult,
     RequestError,
+    RetrainRequest,
+    RetrainStatus,
+    ServedDriftReport,
     parse_json,
     records_columns,
     validate_model,
     validate_records,
 )
 from serve.prediction_log import PredictionLog
+from serve.retrain import RetrainLauncher
 from serve.routing import Route, Router, predict_in_shadow, serving_model
 from serve.settings import Settings
 from stages.schema import TARGET_SCALE, HousingRow
@@ -59,11 +64,14 @@ def create_app(
     settings: Settings,
     champion: ChampionWatcher,
     predictions: PredictionLog,
+    drift: ServedDrift,
+    retrainer: RetrainLauncher,
     challenger: ChampionWatcher | None = None,
 ) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     metrics = ServeMetrics(app)
+    drift.on_update(metrics.served_drift)
     champion.on_swap(metrics.champion_swapped)
     if challenger is not None:
         challenger.on_swap(metrics.model_swapped)
@@ -213,6 +221,26 @@ def create_app(
             challenger=contender and model_ref(contender),
         )
         return answer(result)
+
+    @app.get("/drift")
+    def served_drift() -> Response:
+        model, result, problem = drift.measure()
+        report = ServedDriftReport.model_validate(
+            {**(result or {}), "model": model and model_ref(model), "problem": problem}
+        )
+        return answer(report)
+
+    @app.post("/admin/retrain")
+    def retrain() -> Response:
+        require_admin(settings)
+        options: RetrainRequest = validate_model(RetrainRequest, json_body() if request.content_length else {})
+        retrainer.start(options.dry_run, options.force)
+        return answer(RetrainStatus(running=retrainer.running(), last=retrainer.last()), 202)
+
+    @app.get("/admin/retrain")
+    def retrain_status() -> Response:
+        require_admin(settings)
+        return answer(RetrainStatus(running=retrainer.running(), last=retrainer.last()))
 
     @app.get("/openapi.json")
     def openapi() -> Response:

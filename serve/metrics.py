@@ -11,6 +11,7 @@ them. Each app gets its own registry, so several apps in one process (tests) nev
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 from flask import Flask
@@ -64,6 +65,29 @@ class ServeMetrics:
         self.live_rmse = Gauge("housing_live_rmse_dollars", "RMSE of recent predictions against feedback.", **live)
         self.live_mae = Gauge("housing_live_mae_dollars", "MAE of recent predictions against feedback.", **live)
         self.live_count = Gauge("housing_live_feedback_count", "Feedback reports live errors cover.", **live)
+        drift = {"multiprocess_mode": "mostrecent", "registry": registry}
+        self.drift_psi = Gauge(
+            "housing_served_drift_psi",
+            "PSI of served inputs against the champion's training data.",
+            ["feature"],
+            **drift,
+        )
+        self.drift_p_value = Gauge(
+            "housing_served_drift_p_value",
+            "p-value of the feature's two-sample test (KS or chi-square).",
+            ["feature"],
+            **drift,
+        )
+        self.drift_detected = Gauge(
+            "housing_served_drift_detected",
+            "1 when the feature is beyond params.yaml's drift thresholds.",
+            ["feature"],
+            **drift,
+        )
+        self.drifted_features = Gauge(
+            "housing_served_drifted_features", "Features of served traffic that drifted.", **drift
+        )
+        self.drift_rows = Gauge("housing_served_drift_rows", "Latest served rows the drift gauges cover.", **drift)
         self.model_version = Gauge(
             "housing_model_version", "Version of the served champion.", multiprocess_mode="livemax", registry=registry
         )
@@ -75,6 +99,16 @@ class ServeMetrics:
             self.live_rmse.labels(*labels).set(error.rmse)
             self.live_mae.labels(*labels).set(error.mae)
             self.live_count.labels(*labels).set(error.count)
+
+    def served_drift(self, model: ServedModel, result: dict[str, Any]) -> None:
+        """Drift of the latest served inputs per feature (stages.distribution.compare's result)."""
+        for feature, figures in result["features"].items():
+            self.drift_psi.labels(feature).set(figures["psi"])
+            self.drift_detected.labels(feature).set(int(figures["drifted"]))
+            if figures["p_value"] is not None:
+                self.drift_p_value.labels(feature).set(figures["p_value"])
+        self.drifted_features.set(result["drifted_count"])
+        self.drift_rows.set(result["rows"])
 
     def model_swapped(self, previous: ServedModel | None, current: ServedModel | None) -> None:
         """A watcher swapped models, or dropped its model (current None): housing_model_info follows."""

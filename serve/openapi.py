@@ -22,11 +22,15 @@ SCHEMAS: list[type[BaseModel]] = [
     payloads.PredictResponse,
     payloads.Readiness,
     payloads.ReloadResult,
+    payloads.RetrainRequest,
+    payloads.RetrainStatus,
+    payloads.ServedDriftReport,
 ]
 ERRORS = {
     "400": "Malformed JSON",
     "404": "Unknown prediction",
     "413": "Body or batch too large",
+    "409": "A retrain is already running",
     "415": "Not JSON",
     "422": "Invalid input",
 }
@@ -104,6 +108,28 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                 "422",
                 parameters=[_query_int("limit", 1, 1000, 50), _query_int("offset", 0, None, 0)],
             ),
+            "/drift": _get(
+                "Drift of the latest served inputs from the champion's training data", payloads.ServedDriftReport
+            ),
+            "/admin/retrain": {
+                "post": {
+                    "summary": "Start the retrain trigger (stages.trigger) in the background",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": False,
+                        "content": {"application/json": {"schema": _ref(payloads.RetrainRequest)}},
+                    },
+                    "responses": {
+                        "202": _json(payloads.RetrainStatus, "Started"),
+                        **_errors("400", "401", "403", "409", "415", "422", "500", "503"),
+                    },
+                },
+                "get": {
+                    "summary": "Whether a retrain is running, and the trigger's latest record",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": _json(payloads.RetrainStatus, "OK"), **_errors("401", "403")},
+                },
+            },
             "/admin/reload": {
                 "post": {
                     "summary": "Check the registry alias now and load a new version",

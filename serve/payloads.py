@@ -175,6 +175,39 @@ class ReloadResult(BaseModel):
     challenger: ModelRef | None = Field(default=None, description="The challenger this worker has loaded, if any.")
 
 
+class FeatureDrift(BaseModel):
+    test: Literal["ks", "chi2"] = Field(description="Kolmogorov-Smirnov for numbers, chi-square for categories.")
+    rows: int = Field(description="Served rows with a value for this feature.")
+    psi: float = Field(description="Population stability index against the training data.")
+    effect: float | None = Field(description="KS statistic or Cramér's V.")
+    p_value: float | None
+    drifted: bool = Field(description="Beyond params.yaml's drift thresholds.")
+
+
+class ServedDriftReport(BaseModel):
+    """The latest served inputs against the training data of the champion that answered them."""
+
+    model: ModelRef | None = None
+    rows: int = Field(default=0, description="Served rows compared (the latest SERVE_DRIFT_WINDOW).")
+    drifted: list[str] = Field(default_factory=list, description="Features that drifted.")
+    features: dict[str, FeatureDrift] = Field(default_factory=dict)
+    problem: str | None = Field(default=None, description="Why nothing could be compared yet.")
+
+
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(default=False, description="Decide and record, but do not retrain.")
+    force: bool = Field(default=False, description="Retrain whatever the evidence says.")
+
+
+class RetrainStatus(BaseModel):
+    running: bool = Field(description="A retrain trigger holds the lock now.")
+    last: dict[str, Any] | None = Field(
+        description="The trigger's latest record: state, evidence, reasons, retrain, outcome or error."
+    )
+
+
 def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)

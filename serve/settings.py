@@ -8,10 +8,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stages.params import RegisterParams, load_params
+from stages.params import DriftParams, RegisterParams, TriggerParams, load_params
 from stages.tracking import CHALLENGER, CHAMPION
 
-PARAMS_FILE = Path(__file__).resolve().parents[1] / "params.yaml"
+PROJECT = Path(__file__).resolve().parents[1]
+PARAMS_FILE = PROJECT / "params.yaml"
 
 ChallengerMode = Literal["off", "shadow", "split"]
 
@@ -20,6 +21,17 @@ def registered_model_name() -> str:
     """The model name the pipeline registers under (params.yaml: register.model_name)."""
     params: RegisterParams = load_params("register", PARAMS_FILE)
     return params.model_name
+
+
+def served_window() -> int:
+    """How many latest served rows drift is measured on (params.yaml: trigger.served_window)."""
+    params: TriggerParams = load_params("trigger", PARAMS_FILE)
+    return params.served_window
+
+
+def drift_params() -> DriftParams:
+    """The drift thresholds the pipeline uses (params.yaml: drift)."""
+    return load_params("drift", PARAMS_FILE)
 
 
 class Settings(BaseSettings):
@@ -48,6 +60,13 @@ class Settings(BaseSettings):
         default=0.1, ge=0, le=1, description="Share of clients (by X-Client-ID, else address) split mode gives it."
     )
     challenger_alias: str = Field(default=CHALLENGER, description="Registry alias of the challenger.")
+    drift_window: int = Field(
+        default_factory=served_window, gt=0, description="Latest served rows the drift gauges and GET /drift cover."
+    )
+    drift_seconds: float = Field(default=60, gt=0, description="How often each worker refreshes the drift gauges.")
+    pipeline_dir: Path = Field(
+        default=PROJECT, description="The DVC repository POST /admin/retrain runs the retrain trigger in."
+    )
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
 
     @model_validator(mode="after")

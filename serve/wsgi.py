@@ -5,6 +5,7 @@ its own MLflow client, model, log writer and metrics. A worker takes requests on
 attempt to load the model; if that fails (registry unreachable, no champion yet) it serves anyway,
 /ready answers 503 with the reason, and the watcher keeps retrying in the background. With
 SERVE_CHALLENGER_MODE shadow or split, a second watcher keeps the challenger loaded the same way.
+A third thread refreshes the drift gauges of served traffic every SERVE_DRIFT_SECONDS.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import sys
 
 from serve.app import create_app
 from serve.champion import ChampionWatcher
+from serve.drift import ServedDrift
 from serve.prediction_log import PredictionLog
-from serve.settings import Settings
+from serve.retrain import RetrainLauncher
+from serve.settings import Settings, drift_params
 
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
 
@@ -34,7 +37,10 @@ def watcher(alias: str, optional: bool = False) -> ChampionWatcher:
 
 champion = watcher(settings.model_alias)
 challenger = watcher(settings.challenger_alias, optional=True) if settings.challenger_mode != "off" else None
-app = create_app(settings, champion, predictions, challenger)
+drift = ServedDrift(champion, settings.prediction_db, settings.drift_window, drift_params())
+retrainer = RetrainLauncher(settings.pipeline_dir, settings.prediction_db)
+app = create_app(settings, champion, predictions, drift, retrainer, challenger)
 for watching in filter(None, (champion, challenger)):
     watching.refresh()
     watching.start()
+drift.start(settings.drift_seconds)

@@ -45,12 +45,25 @@ from stages.schema import FEATURES
 from stages.tracking import CHAMPION, RETRAIN_REASON_ENV, configure_tracking
 
 RECORDS = Path("reports/retrain")
+LOCK, STATUS = RECORDS / "lock", RECORDS / "status.json"
 RAW, DRIFT, PREPROCESS, RECEIPT = (
     Path("data/raw/housing.csv"),
     Path("metrics/drift.json"),
     Path("metrics/preprocess.json"),
     Path("models/registered.json"),
 )
+
+
+def lock_held(lock_file: Path) -> bool:
+    """Whether a trigger holds `lock_file` now (tested by taking it for an instant)."""
+    if not lock_file.exists():
+        return False
+    with open(lock_file) as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
 
 
 @contextmanager
@@ -156,10 +169,10 @@ def main() -> None:
     register: RegisterParams = load_params("register")
     tracking: MlflowParams = load_params("mlflow")
 
-    with exclusive(RECORDS / "lock"):
+    with exclusive(LOCK):
         started = datetime.now(UTC)
         record: dict[str, Any] = {"started_at": started.isoformat(timespec="seconds"), "pid": os.getpid()}
-        write_json(RECORDS / "status.json", {"state": "running", **record})
+        write_json(STATUS, {"state": "running", **record})
         try:
             dvc("repro", "drift")
             configure_tracking(tracking.experiment)
@@ -177,7 +190,7 @@ def main() -> None:
         finally:
             record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             write_json(RECORDS / f"{started:%Y%m%dT%H%M%SZ}.json", record)
-            write_json(RECORDS / "status.json", {"state": "failed" if "error" in record else "finished", **record})
+            write_json(STATUS, {"state": "failed" if "error" in record else "finished", **record})
 
 
 if __name__ == "__main__":

@@ -10,10 +10,13 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+import requests
 
 from serve.prediction_log import PredictionLog
 from stages.schema import FEATURES
+from tests.conftest import eventually
 from tests.dvc_repo import MODEL_NAME, commit, make_repo, sh, stages_run
+from tests.serve.conftest import ADMIN_TOKEN, predict_logged, start_server
 from tests.synthetic import drifted_frame, housing_frame
 
 STATUS = Path("reports/retrain/status.json")
@@ -125,3 +128,31 @@ def test_a_second_trigger_refuses_while_one_runs(repo: Path) -> None:
         output = trigger(repo, check=False)
     assert "error: another retrain is running" in output
     assert not (repo / STATUS).exists()
+
+
+def test_the_api_starts_the_trigger_in_the_background_and_never_two_at_once(repo: Path, tmp_path: Path) -> None:
+    """The API serves this repository's champion; its traffic drifts; POST /admin/retrain asks the trigger."""
+    store = f"sqlite:///{repo / 'mlflow.db'}"
+    server = start_server(tmp_path / "server", store, SERVE_PIPELINE_DIR=str(repo))
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    try:
+        assert eventually(lambda: requests.get(f"{server.url}/ready", timeout=5).ok), server.logs()
+        predict_logged(server, drifted_frame(400))
+
+        started = requests.post(f"{server.url}/admin/retrain", json={"dry_run": True}, headers=admin, timeout=90)
+        assert started.status_code == 202, started.text
+        assert started.json()["running"] is True
+        again = requests.post(f"{server.url}/admin/retrain", headers=admin, timeout=90)
+        assert again.status_code == 409 and again.json()["error"] == "a retrain is already running"
+
+        def finished() -> dict:
+            status = requests.get(f"{server.url}/admin/retrain", headers=admin, timeout=30).json()
+            return status if not status["running"] and status["last"]["state"] != "running" else {}
+
+        last = eventually(finished, timeout=180)["last"]
+    finally:
+        server.stop()
+    assert last["state"] == "finished" and last["dry_run"] is True and last["retrain"] is True
+    assert any(reason.startswith("served traffic drifted in ") for reason in last["reasons"])
+    assert last["evidence"]["served_rows"] == 400
+    assert versions(repo) == [1]

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 
+from stages.schema import FEATURES
 from tests.conftest import PROJECT, eventually, free_port
 
 MODEL_NAME = "california-housing"
@@ -115,6 +117,22 @@ def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
             time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"gunicorn did not answer within 90 s:\n{server.logs()}")
+
+
+def predict_logged(server: Server, frame: pd.DataFrame) -> str:
+    """POST the frame's rows to /predict, wait until the log (written off the request path) holds them
+    all, and return the request id."""
+    rows = frame[FEATURES].astype(object)
+    answer = requests.post(f"{server.url}/predict", json=rows.where(rows.notna(), None).to_dict("records"), timeout=30)
+    assert answer.ok, answer.text
+    request_id = answer.json()["request_id"]
+
+    def logged() -> bool:
+        page = requests.get(f"{server.url}/predictions?limit=1000", timeout=30).json()["predictions"]
+        return sum(row["request_id"] == request_id for row in page) == len(frame)
+
+    assert eventually(logged, timeout=10)
+    return request_id
 
 
 def fresh_store(directory: Path, migrated_store: Path) -> str:

@@ -1,0 +1,83 @@
+"""POST /admin/retrain: the retrain trigger (stages.trigger, `make retrain`) as a background process.
+
+The trigger holds a lock for as long as it runs. The lock tells every worker that a retrain is under
+way, and keeps two from running at once: a start is refused while it is held, and of two starts that
+race, the second trigger finds it taken and exits. A start answers once the new trigger holds the
+lock (or has already exited), so "started" means a retrain really is running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from serve.payloads import ErrorDetail, RequestError
+from stages.trigger import LOCK, RECORDS, STATUS, lock_held
+
+START_TIMEOUT_S = 60
+LOG = RECORDS / "trigger.log"
+
+
+class RetrainLauncher:
+    def __init__(self, pipeline_dir: Path, prediction_db: Path):
+        self.pipeline_dir = pipeline_dir.resolve()
+        self.prediction_db = prediction_db.resolve()
+
+    def running(self) -> bool:
+        return lock_held(self.pipeline_dir / LOCK)
+
+    def last(self) -> dict[str, Any] | None:
+        """The trigger's latest record (status.json), or None before its first run."""
+        try:
+            return json.loads((self.pipeline_dir / STATUS).read_text())
+        except FileNotFoundError:
+            return None
+
+    def start(self, dry_run: bool, force: bool) -> None:
+        """Start `python -m stages.trigger` in the pipeline's repository; return once it holds the lock."""
+        if not (self.pipeline_dir / "dvc.yaml").is_file():
+            detail = ErrorDetail(field="SERVE_PIPELINE_DIR", message=f"{self.pipeline_dir} holds no dvc.yaml")
+            raise RequestError(503, "no pipeline to run", [detail])
+        if self.running():
+            detail = ErrorDetail(field="retrain", message="wait for it to finish: GET /admin/retrain shows its state")
+            raise RequestError(409, "a retrain is already running", [detail])
+        process = self._spawn([*(["--dry-run"] if dry_run else []), *(["--force"] if force else [])])
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.running() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if process.poll() not in (None, 0):
+            reason = self._last_log_line()
+            status = 409 if "another retrain is running" in reason else 500
+            raise RequestError(
+                status, "the retrain trigger failed to start", [ErrorDetail(field="trigger", message=reason)]
+            )
+
+    def _spawn(self, flags: list[str]) -> subprocess.Popen:
+        log_file = self.pipeline_dir / LOG
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        environment = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "SERVE_PREDICTION_DB": str(self.prediction_db),
+        }
+        with open(log_file, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "stages.trigger", *flags],
+                cwd=self.pipeline_dir,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        threading.Thread(target=process.wait, name="retrain-reaper", daemon=True).start()
+        return process
+
+    def _last_log_line(self) -> str:
+        lines = (self.pipeline_dir / LOG).read_text(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no output"
