@@ -80,7 +80,8 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
     """Raw HousingRow frame -> numeric feature matrix, with out-of-fold nearest-block price features.
 
     For each k in `neighbours`: the mean price of the k nearest training blocks, and that mean
-    re-scaled by the row's own income (neighbours' price per unit of income times this income);
+    re-scaled by the row's own income (neighbours' price per unit of income times this income), the
+    spread (std) of their log prices, their mean housing age and the distance to the k-th of them;
     plus the neighbours' median income and the row's income relative to it.
 
     `reference_` profiles the raw training rows (stages.distribution), so that whoever serves the
@@ -96,7 +97,10 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         self.bedroom_ratio_ = float((raw["total_bedrooms"] / raw["total_rooms"]).median())
         self.points_ = _points(raw)
         self.prices_ = np.asarray(y, dtype=float)
+        self.log_prices_ = np.log(self.prices_)
         self.incomes_ = raw["median_income"].to_numpy(dtype=float)
+        self.price_per_income_ = self.prices_ / self.incomes_
+        self.ages_ = raw["housing_median_age"].to_numpy(dtype=float)
         self.index_ = KDTree(self.points_)
         self.reference_ = profile(raw, self.random_state)
         self.feature_names_out_ = np.array(list(self._features(raw.head(1))), dtype=object)
@@ -109,24 +113,26 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         """Fit, then describe each training row by neighbours from the other folds only."""
         self.fit(raw, y)
         neighbours = np.empty((len(raw), max(self.neighbours)), dtype=int)
+        distances = np.empty((len(raw), max(self.neighbours)))
         points = self.points_
         folds = KFold(self.folds, shuffle=True, random_state=self.random_state)
         for fit_rows, query_rows in folds.split(points):
-            found = KDTree(points[fit_rows]).query(points[query_rows], k=max(self.neighbours), return_distance=False)
-            neighbours[query_rows] = fit_rows[found]
-        return np.column_stack(list(self._features(raw, neighbours).values()))
+            km, found = KDTree(points[fit_rows]).query(points[query_rows], k=max(self.neighbours))
+            neighbours[query_rows], distances[query_rows] = fit_rows[found], km
+        return np.column_stack(list(self._features(raw, (distances, neighbours)).values()))
 
-    def _features(self, raw: RawColumns, neighbours: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Every feature by name; neighbours are looked up among all training blocks unless given."""
-        if neighbours is None:
-            neighbours = self.index_.query(_points(raw), k=max(self.neighbours), return_distance=False)
+    def _features(self, raw: RawColumns, found: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Every feature by name; (distances, neighbours) are looked up among all training blocks unless given."""
+        distances, neighbours = self.index_.query(_points(raw), k=max(self.neighbours)) if found is None else found
         features = block_features(raw, self.bedroom_ratio_)
         income = features["median_income"]
-        price_per_income = self.prices_ / self.incomes_
         for k in self.neighbours:
             nearest = neighbours[:, :k]
             features[f"neighbour_price_k{k}"] = self.prices_[nearest].mean(axis=1)
-            features[f"neighbour_price_for_income_k{k}"] = price_per_income[nearest].mean(axis=1) * income
+            features[f"neighbour_price_for_income_k{k}"] = self.price_per_income_[nearest].mean(axis=1) * income
+            features[f"neighbour_log_price_std_k{k}"] = self.log_prices_[nearest].std(axis=1)
+            features[f"neighbour_age_k{k}"] = self.ages_[nearest].mean(axis=1)
+            features[f"km_to_neighbour_k{k}"] = distances[:, k - 1]
         neighbour_income = np.median(self.incomes_[neighbours], axis=1)
         features["neighbour_median_income"] = neighbour_income
         features["income_vs_neighbours"] = income / neighbour_income
