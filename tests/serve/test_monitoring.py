@@ -55,6 +55,7 @@ def test_every_queried_metric_is_one_the_app_exports(server):
     request_id = requests.post(f"{server.url}/predict", json=RECORD, timeout=30).json()["request_id"]
     feedback = {"request_id": request_id, "actual_value": 250_000}
     assert eventually(lambda: requests.post(f"{server.url}/feedback", json=feedback, timeout=30).ok, timeout=10)
+    assert eventually(lambda: requests.get(f"{server.url}/drift", timeout=30).json()["rows"], timeout=10)
     exported = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", requests.get(f"{server.url}/metrics").text, re.M))
 
     queried = set().union(*(metric_names(expression) for expression in queries()))
@@ -121,5 +122,5 @@ def test_dashboard_has_the_panels_the_team_watches():
     titles = " | ".join(panel["title"] for panel in dashboard["panels"])
 
     subjects = ("status", "latency", "Error rate", "Predictions per second", "Predicted values", "model version")
-    for subject in (*subjects, "Champion vs challenger"):
+    for subject in (*subjects, "Champion vs challenger", "Served traffic drift", "Drifted features"):
         assert subject in titles
