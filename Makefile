@@ -18,7 +18,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
 GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
 
-.PHONY: setup repro retrain test lint ui serve promote browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
+.PHONY: setup repro retrain demo-retrain test lint ui serve promote browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,10 @@ repro: setup
 # `make retrain ARGS=--dry-run` only decides; `ARGS=--force` retrains regardless.
 retrain: setup
 	$(PYTHON) -m stages.trigger $(ARGS)
+
+# The continuous-training loop on the real data, in a scratch clone: make demo-retrain SOURCE=housing.csv
+demo-retrain: setup
+	bench/retrain_demo.sh $(SOURCE)
 
 test: setup
 	$(PYTHON) -m pytest

@@ -1,0 +1,119 @@
+"""The Python steps of bench/retrain_demo.sh: split the data, drive the API, print what happened."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import requests
+import yaml
+
+from stages.schema import FEATURES, TARGET
+
+BAY_AREA = "latitude > 37.1 and latitude < 38.5 and longitude < -121.5"
+"""San Francisco, Oakland, San Jose and around: about a fifth of California's block groups."""
+CHUNK = 100
+
+
+def split(source: Path, scratch: Path) -> None:
+    data = pd.read_csv(source)
+    bay = data.query(BAY_AREA)
+    data.drop(bay.index).to_csv(scratch / "base.csv", index=False)
+    bay.to_csv(scratch / "bay.csv", index=False)
+    print(f"{len(data) - len(bay)} rows elsewhere (the training source), {len(bay)} Bay Area rows (the new batch)")
+
+
+def use_source(path: Path) -> None:
+    """Point params.yaml's ingest at the local source, pinned by its sha256."""
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["ingest"].update(source=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def wait_ready(api: str) -> None:
+    for _ in range(300):
+        try:
+            if requests.get(f"{api}/ready", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"{api} never became ready")
+
+
+def traffic(api: str, rows_csv: Path, label: str) -> None:
+    """Predict every row (100 per request), then report each row's true price as feedback."""
+    wait_ready(api)
+    data = pd.read_csv(rows_csv)
+    records = data[FEATURES].astype(object).where(data[FEATURES].notna(), None).to_dict("records")
+    versions = set()
+    for start in range(0, len(records), CHUNK):
+        request_id = f"{label}-{start // CHUNK}"
+        answer = requests.post(
+            f"{api}/predict", json=records[start : start + CHUNK], headers={"X-Request-ID": request_id}, timeout=60
+        )
+        answer.raise_for_status()
+        versions.add(answer.json()["model"]["version"])
+    time.sleep(2)  # the prediction log is written off the request path
+    for position, actual in enumerate(data[TARGET]):
+        feedback = {"request_id": f"{label}-{position // CHUNK}", "row": position % CHUNK, "actual_value": actual}
+        requests.post(f"{api}/feedback", json=feedback, timeout=60).raise_for_status()
+    print(f"served {len(records)} Bay Area rows with model version(s) {sorted(versions)}; feedback sent for each")
+
+
+def drift(api: str) -> None:
+    report = requests.get(f"{api}/drift", timeout=60).json()
+    print(f"served traffic against v{report['model']['version']}'s training data: {report['rows']} rows")
+    for name, figures in report["features"].items():
+        flag = "DRIFTED" if figures["drifted"] else ""
+        print(f"  {name:20s} PSI {figures['psi']:8.3f}  {figures['test']} effect {figures['effect']}  {flag}")
+
+
+def decision(status_file: Path) -> None:
+    record = json.loads(status_file.read_text())
+    print(json.dumps({key: record.get(key) for key in ("retrain", "reasons", "evidence")}, indent=2))
+    outcome = record.get("outcome")
+    if outcome:
+        test_rmse = outcome["metrics"]["test"]["rmse"]
+        print(
+            f"registered v{outcome['version']} ({outcome['model_family']}, test RMSE {test_rmse:.4f});"
+            f" previous champion on the same test split: {outcome['previous_champion_test_rmse']:.4f};"
+            f" alias: {outcome['alias']}"
+        )
+
+
+def live(api: str) -> None:
+    metrics = requests.get(f"{api}/metrics", timeout=60).text
+    for line in metrics.splitlines():
+        if line.startswith(("housing_live_rmse_dollars", "housing_live_feedback_count")):
+            print(" ", line)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("split").add_argument("source", type=Path)
+    steps.choices["split"].add_argument("scratch", type=Path)
+    steps.add_parser("use-source").add_argument("path", type=Path)
+    for name in ("traffic", "drift", "live"):
+        steps.add_parser(name).add_argument("api")
+    steps.choices["traffic"].add_argument("rows", type=Path)
+    steps.choices["traffic"].add_argument("label")
+    steps.add_parser("decision").add_argument("status", type=Path)
+    args = parser.parse_args()
+    if args.step == "split":
+        split(args.source, args.scratch)
+    elif args.step == "use-source":
+        use_source(args.path)
+    elif args.step == "traffic":
+        traffic(args.api, args.rows, args.label)
+    elif args.step == "drift":
+        drift(args.api)
+    elif args.step == "decision":
+        decision(args.status)
+    else:
+        live(args.api)
