@@ -39,7 +39,7 @@ def wait_ready(api: str) -> None:
         try:
             if requests.get(f"{api}/ready", timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
             pass
         time.sleep(1)
     raise SystemExit(f"{api} never became ready")
