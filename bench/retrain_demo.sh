@@ -24,7 +24,7 @@ ln -s "$project/.venv" .venv
 export PATH="$PWD/.venv/bin:$PATH" MLFLOW_TRACKING_URI="sqlite:///$PWD/mlflow.db"
 # The scratch clone's ingest reads the region-less source set below, not a mirror of the full one
 # (nor the SOURCE a calling `make demo-retrain` would pass on to the makes below).
-unset INGEST_SOURCE MAKEFLAGS MAKELEVEL
+unset INGEST_SOURCE SOURCE MAKEFLAGS MAKELEVEL
 touch .venv/.installed
 
 step() { printf '\n=== %s\n' "$*"; }
