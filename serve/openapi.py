@@ -30,7 +30,7 @@ ERRORS = {
     "400": "Malformed JSON",
     "404": "Unknown prediction",
     "413": "Body or batch too large",
-    "409": "A retrain is already running",
+    "409": "A retrain is already running, or there is no pipeline to run",
     "415": "Not JSON",
     "422": "Invalid input",
 }
@@ -121,7 +121,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                     },
                     "responses": {
                         "202": _json(payloads.RetrainStatus, "Started"),
-                        **_errors("400", "401", "403", "409", "415", "422", "500", "503"),
+                        **_errors("400", "401", "403", "409", "415", "422", "500"),
                     },
                 },
                 "get": {

@@ -195,7 +195,7 @@ class ServedDriftReport(BaseModel):
 
 
 class RetrainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     dry_run: bool = Field(default=False, description="Decide and record, but do not retrain.")
     force: bool = Field(default=False, description="Retrain whatever the evidence says.")

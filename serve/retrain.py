@@ -43,7 +43,7 @@ class RetrainLauncher:
         """Start `python -m stages.trigger` in the pipeline's repository; return once it holds the lock."""
         if not (self.pipeline_dir / "dvc.yaml").is_file():
             detail = ErrorDetail(field="SERVE_PIPELINE_DIR", message=f"{self.pipeline_dir} holds no dvc.yaml")
-            raise RequestError(503, "no pipeline to run", [detail])
+            raise RequestError(409, "no pipeline to run", [detail])
         if self.running():
             detail = ErrorDetail(field="retrain", message="wait for it to finish: GET /admin/retrain shows its state")
             raise RequestError(409, "a retrain is already running", [detail])

@@ -34,3 +34,9 @@ def write_json(target: str | os.PathLike, payload: object) -> None:
     """Write `payload` as indented JSON, atomically."""
     with atomic_path(target) as staged:
         staged.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def write_text(target: str | os.PathLike, text: str) -> None:
+    """Write `text`, atomically."""
+    with atomic_path(target) as staged:
+        staged.write_text(text)

@@ -21,7 +21,7 @@ import pandas as pd
 from jinja2 import Template
 from matplotlib.figure import Figure
 
-from stages.atomic import atomic_path, write_json
+from stages.atomic import write_json, write_text
 from stages.distribution import compare, profile
 from stages.errors import StageError, exits_cleanly
 from stages.params import DriftParams, load_params
@@ -118,8 +118,7 @@ def main() -> None:
     sections = batch_sections(raw, sorted(args.incoming.glob("*.csv")), params)
     intro = "Each incoming batch against every row ingested before it."
     html = render_report("Drift of incoming batches", intro, sections, params)
-    with atomic_path(args.report) as staged:
-        staged.write_text(html)
+    write_text(args.report, html)
     write_json(args.metrics, metrics_only(sections))
     for name, section in sections.items():
         print(f"drift: {name}: {section['rows']} rows, drifted: {', '.join(section['drifted']) or 'none'}")

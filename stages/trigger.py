@@ -36,7 +36,7 @@ from mlflow.tracking import MlflowClient
 
 from serve import prediction_log
 from serve.settings import Settings
-from stages.atomic import atomic_path, write_json
+from stages.atomic import write_json, write_text
 from stages.distribution import compare
 from stages.drift import render_report
 from stages.errors import StageError, exits_cleanly
@@ -123,8 +123,9 @@ def served_traffic(evidence: Evidence, champion: ModelVersion, params: TriggerPa
     """Drift of the latest served inputs from the champion's training data, and the champion's live error."""
     drift: DriftParams = load_params("drift")
     inputs = prediction_log.served_inputs(log, params.served_window)
-    reference = getattr(mlflow.pyfunc.load_model(champion.source).get_raw_model()[0], "reference_", None)
-    if inputs and reference is not None:
+    model = mlflow.pyfunc.load_model(champion.source) if inputs else None
+    reference = model and getattr(model.get_raw_model()[0], "reference_", None)
+    if reference is not None:
         served = compare(reference, pd.DataFrame(inputs, columns=FEATURES), drift)
         intro = f"The latest {len(inputs)} served rows against the training data of version {champion.version}."
         write_text(RECORDS / "served_drift.html", render_report("Served traffic", intro, {"served": served}, drift))
@@ -139,6 +140,7 @@ def served_traffic(evidence: Evidence, champion: ModelVersion, params: TriggerPa
 
 
 def gather(params: TriggerParams, model_name: str, log: Path) -> Evidence:
+    """Every check whose inputs exist: new data always, the champion's traffic once it has served some."""
     evidence = Evidence()
     new_data(evidence, params)
     client = MlflowClient()
@@ -152,11 +154,6 @@ def gather(params: TriggerParams, model_name: str, log: Path) -> Evidence:
     if log.exists():
         served_traffic(evidence, champion, params, log)
     return evidence
-
-
-def write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as staged:
-        staged.write_text(text)
 
 
 @exits_cleanly

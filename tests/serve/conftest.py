@@ -94,6 +94,7 @@ def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
         "SERVE_ADMIN_TOKEN": ADMIN_TOKEN,
         "SERVE_POLL_SECONDS": "1",
         "SERVE_RETRY_SECONDS": "1",
+        "SERVE_PIPELINE_DIR": str(workdir),  # no dvc.yaml: POST /admin/retrain never runs this checkout's pipeline
         **settings,
     }
     log_path = workdir / "server.log"

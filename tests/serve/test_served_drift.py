@@ -24,7 +24,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 def watched(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[Server]:
     """A server measuring drift over its latest 300 served rows every second, with no pipeline beside it."""
     workdir = tmp_path_factory.mktemp("drift")
-    settings = {"SERVE_DRIFT_WINDOW": str(WINDOW), "SERVE_DRIFT_SECONDS": "1", "SERVE_PIPELINE_DIR": str(workdir)}
+    settings = {"SERVE_DRIFT_WINDOW": str(WINDOW), "SERVE_DRIFT_SECONDS": "1"}
     running = start_server(workdir, champion_store, **settings)
     try:
         assert eventually(lambda: requests.get(f"{running.url}/ready", timeout=5).ok), running.logs()
@@ -75,15 +75,15 @@ def test_retrain_endpoints_need_the_token(watched: Server) -> None:
     assert refused.status_code == 401 and refused.json()["details"][0]["field"] == "Authorization"
 
 
-def test_retrain_without_a_pipeline_checkout_is_a_clear_503(watched: Server, tmp_path: Path) -> None:
+def test_retrain_without_a_pipeline_checkout_is_refused_clearly(watched: Server, tmp_path: Path) -> None:
     status = requests.get(f"{watched.url}/admin/retrain", headers=ADMIN, timeout=30).json()
     assert status == {"running": False, "last": None}
     refused = requests.post(f"{watched.url}/admin/retrain", headers=ADMIN, timeout=30)
-    assert refused.status_code == 503
+    assert refused.status_code == 409 and refused.json()["error"] == "no pipeline to run"
     assert refused.json()["details"][0]["field"] == "SERVE_PIPELINE_DIR"
 
 
-@pytest.mark.parametrize("body", [{"dry_run": "sometimes"}, {"force": True, "extra": 1}, []])
+@pytest.mark.parametrize("body", [{"dry_run": "sometimes"}, {"force": 0}, {"force": True, "extra": 1}, []])
 def test_bad_retrain_options_are_refused_naming_the_field(watched: Server, body: object) -> None:
     refused = requests.post(f"{watched.url}/admin/retrain", headers=ADMIN, json=body, timeout=30)
     assert refused.status_code == 422, refused.text
