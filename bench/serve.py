@@ -92,9 +92,15 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def predictions_served(metrics_url: str) -> int:
-    """The server's own count of predicted records (wrk misses requests still in flight at its end)."""
-    text = requests.get(metrics_url, timeout=10).text
-    return round(sum(float(value) for value in re.findall(r"^housing_predictions_total\{.*\} (\S+)$", text, re.M)))
+    """The server's own count of predicted records (wrk misses requests still in flight at its end),
+    read once two reads a second apart agree: the last requests wrk left behind have finished."""
+    counts = [-1]
+    while True:
+        text = requests.get(metrics_url, timeout=10).text
+        counts.append(round(sum(float(v) for v in re.findall(r"^housing_predictions_total\{.*\} (\S+)$", text, re.M))))
+        if counts[-1] == counts[-2]:
+            return counts[-1]
+        time.sleep(1)
 
 
 def measure(name: str, url: str, scripts: dict[str, Path], seconds: int, close: bool) -> list[dict]:
