@@ -12,7 +12,7 @@ import pandas as pd
 import requests
 import yaml
 
-from stages.schema import FEATURES, TARGET
+from stages.schema import FEATURES, TARGET, records
 
 BAY_AREA = "latitude > 37.1 and latitude < 38.5 and longitude < -121.5"
 """San Francisco, Oakland, San Jose and around: about a fifth of California's block groups."""
@@ -49,12 +49,12 @@ def traffic(api: str, rows_csv: Path, label: str) -> None:
     """Predict every row (100 per request), then report each row's true price as feedback."""
     wait_ready(api)
     data = pd.read_csv(rows_csv)
-    records = data[FEATURES].astype(object).where(data[FEATURES].notna(), None).to_dict("records")
+    rows = records(data[FEATURES])
     versions = set()
-    for start in range(0, len(records), CHUNK):
+    for start in range(0, len(rows), CHUNK):
         request_id = f"{label}-{start // CHUNK}"
         answer = requests.post(
-            f"{api}/predict", json=records[start : start + CHUNK], headers={"X-Request-ID": request_id}, timeout=60
+            f"{api}/predict", json=rows[start : start + CHUNK], headers={"X-Request-ID": request_id}, timeout=60
         )
         answer.raise_for_status()
         versions.add(answer.json()["model"]["version"])
@@ -62,7 +62,7 @@ def traffic(api: str, rows_csv: Path, label: str) -> None:
     for position, actual in enumerate(data[TARGET]):
         feedback = {"request_id": f"{label}-{position // CHUNK}", "row": position % CHUNK, "actual_value": actual}
         requests.post(f"{api}/feedback", json=feedback, timeout=60).raise_for_status()
-    print(f"served {len(records)} Bay Area rows with model version(s) {sorted(versions)}; feedback sent for each")
+    print(f"served {len(rows)} Bay Area rows with model version(s) {sorted(versions)}; feedback sent for each")
 
 
 def drift(api: str) -> None:

@@ -73,11 +73,15 @@ def read_raw_csv(path: Path, label: str) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The frame's rows as dicts, missing values as None (what the schema and JSON expect, not NaN)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     """Validate every row of a raw frame; return (row index, field, message) for each problem."""
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     try:
-        _labelled_rows.validate_python(records)
+        _labelled_rows.validate_python(records(frame))
     except ValidationError as error:
         return [_describe(error_detail, frame.index) for error_detail in error.errors()]
     return []

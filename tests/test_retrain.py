@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from serve.prediction_log import PredictionLog
-from stages.schema import FEATURES
+from stages.schema import FEATURES, records
 from tests.conftest import eventually
 from tests.dvc_repo import MODEL_NAME, commit, make_repo, sh, stages_run
-from tests.serve.conftest import ADMIN_TOKEN, predict_logged, start_server
+from tests.serve.conftest import ADMIN_TOKEN, predict_logged, ready_server
 from tests.synthetic import drifted_frame, housing_frame
 
 STATUS = Path("reports/retrain/status.json")
@@ -101,8 +101,7 @@ def test_served_traffic_drift_and_live_error_are_reasons_to_retrain(repo: Path, 
     """Predictions logged as the API logs them: inland, richer rows, and feedback far from the answers."""
     log_file = tmp_path / "predictions.db"
     log = PredictionLog(log_file, retention_days=30)
-    served = drifted_frame(400)[FEATURES].astype(object)
-    inputs = [json.dumps(row) for row in served.where(served.notna(), None).to_dict("records")]
+    inputs = [json.dumps(row) for row in records(drifted_frame(400)[FEATURES])]
     log.record("req-1", MODEL_NAME, 1, inputs, [200_000.0] * len(inputs), 1.0, role="champion")
     log.close()
     for row in range(30):
@@ -133,11 +132,10 @@ def test_a_second_trigger_refuses_while_one_runs(repo: Path) -> None:
 def test_the_api_starts_the_trigger_in_the_background_and_never_two_at_once(repo: Path, tmp_path: Path) -> None:
     """The API serves this repository's champion; its traffic drifts; POST /admin/retrain asks the trigger."""
     store = f"sqlite:///{repo / 'mlflow.db'}"
-    server = start_server(tmp_path / "server", store, SERVE_PIPELINE_DIR=str(repo))
+    server = ready_server(tmp_path / "server", store, SERVE_PIPELINE_DIR=str(repo))
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     try:
-        assert eventually(lambda: requests.get(f"{server.url}/ready", timeout=5).ok), server.logs()
-        predict_logged(server, drifted_frame(400))
+        predict_logged(server, records(drifted_frame(400)[FEATURES]))
 
         started = requests.post(f"{server.url}/admin/retrain", json={"dry_run": True}, headers=admin, timeout=90)
         assert started.status_code == 202, started.text

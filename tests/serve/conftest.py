@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import requests
 
-from stages.schema import FEATURES
 from tests.conftest import PROJECT, eventually, free_port
 
 MODEL_NAME = "california-housing"
@@ -120,20 +118,28 @@ def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
     raise RuntimeError(f"gunicorn did not answer within 90 s:\n{server.logs()}")
 
 
-def predict_logged(server: Server, frame: pd.DataFrame) -> str:
-    """POST the frame's rows to /predict, wait until the log (written off the request path) holds them
-    all, and return the request id."""
-    rows = frame[FEATURES].astype(object)
-    answer = requests.post(f"{server.url}/predict", json=rows.where(rows.notna(), None).to_dict("records"), timeout=30)
+def ready_server(workdir: Path, store_uri: str, **settings: str) -> Server:
+    """start_server, then wait until /ready says a model is loaded (stopping the server if it never is)."""
+    server = start_server(workdir, store_uri, **settings)
+    if not eventually(lambda: requests.get(f"{server.url}/ready", timeout=5).ok):
+        server.stop()
+        raise AssertionError(server.logs())
+    return server
+
+
+def predict_logged(server: Server, records: list[dict]) -> dict:
+    """POST the records to /predict, wait until the log (written off the request path) holds them all,
+    and return the answer."""
+    answer = requests.post(f"{server.url}/predict", json=records, timeout=30)
     assert answer.ok, answer.text
     request_id = answer.json()["request_id"]
 
     def logged() -> bool:
         page = requests.get(f"{server.url}/predictions?limit=1000", timeout=30).json()["predictions"]
-        return sum(row["request_id"] == request_id for row in page) == len(frame)
+        return sum(row["request_id"] == request_id for row in page) == len(records)
 
     assert eventually(logged, timeout=10)
-    return request_id
+    return answer.json()
 
 
 def fresh_store(directory: Path, migrated_store: Path) -> str:
@@ -153,9 +159,8 @@ def champion_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Pat
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[Server]:
     """A server shared by a test module, ready to predict."""
-    running = start_server(tmp_path_factory.mktemp("server"), champion_store)
+    running = ready_server(tmp_path_factory.mktemp("server"), champion_store)
     try:
-        assert eventually(lambda: requests.get(f"{running.url}/ready", timeout=5).ok), running.logs()
         yield running
     finally:
         running.stop()

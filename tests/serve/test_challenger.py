@@ -19,8 +19,8 @@ from tests.serve.conftest import (
     RECORD,
     Server,
     fresh_store,
+    ready_server,
     register_version,
-    start_server,
 )
 
 RECORDS = [RECORD, {**RECORD, "median_income": 3.0}, {**RECORD, "housing_median_age": 12}]
@@ -35,14 +35,6 @@ def contest_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path
     register_version(uri, "champion")
     register_version(uri, "challenger", seed=2)
     return uri
-
-
-def ready_server(workdir: Path, store: str, **settings: str) -> Server:
-    server = start_server(workdir, store, **settings)
-    if not eventually(lambda: requests.get(f"{server.url}/ready", timeout=5).ok):
-        server.stop()
-        raise AssertionError(server.logs())
-    return server
 
 
 @pytest.fixture(scope="module")

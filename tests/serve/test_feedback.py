@@ -8,21 +8,7 @@ import re
 import pytest
 import requests
 
-from tests.conftest import eventually
-from tests.serve.conftest import RECORD
-
-
-def predict_and_wait_for_log(server, records: list[dict]) -> tuple[str, list[float]]:
-    """Predict, then wait until the prediction log (written off the request path) holds the rows."""
-    body = requests.post(f"{server.url}/predict", json=records, timeout=30).json()
-    request_id = body["request_id"]
-
-    def logged() -> bool:
-        page = requests.get(f"{server.url}/predictions?limit=1000", timeout=30).json()["predictions"]
-        return sum(row["request_id"] == request_id for row in page) == len(records)
-
-    assert eventually(logged, timeout=10)
-    return request_id, [prediction["median_house_value"] for prediction in body["predictions"]]
+from tests.serve.conftest import RECORD, predict_logged
 
 
 def gauge(server, name: str) -> float:
@@ -32,7 +18,8 @@ def gauge(server, name: str) -> float:
 
 def test_feedback_gives_the_live_rmse_and_mae_of_the_served_version(server):
     records = [RECORD, {**RECORD, "median_income": 3.0}, {**RECORD, "housing_median_age": 12}]
-    request_id, predicted = predict_and_wait_for_log(server, records)
+    body = predict_logged(server, records)
+    request_id, predicted = body["request_id"], [prediction["median_house_value"] for prediction in body["predictions"]]
     actual = [300_000.0, 150_000.0, 420_000.0]
 
     answers = [

@@ -9,9 +9,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from stages.schema import FEATURES
+from stages.schema import FEATURES, records
 from tests.conftest import eventually
-from tests.serve.conftest import ADMIN_TOKEN, Server, predict_logged, start_server
+from tests.serve.conftest import ADMIN_TOKEN, Server, predict_logged, ready_server
 from tests.synthetic import drifted_frame, housing_frame
 
 WINDOW = 300
@@ -25,9 +25,8 @@ def watched(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> It
     """A server measuring drift over its latest 300 served rows every second, with no pipeline beside it."""
     workdir = tmp_path_factory.mktemp("drift")
     settings = {"SERVE_DRIFT_WINDOW": str(WINDOW), "SERVE_DRIFT_SECONDS": "1"}
-    running = start_server(workdir, champion_store, **settings)
+    running = ready_server(workdir, champion_store, **settings)
     try:
-        assert eventually(lambda: requests.get(f"{running.url}/ready", timeout=5).ok), running.logs()
         yield running
     finally:
         running.stop()
@@ -48,12 +47,12 @@ def test_served_traffic_is_compared_with_the_champions_training_data(watched: Se
     assert empty["rows"] == 0 and empty["problem"] == "no served predictions logged yet"
     assert empty["model"]["version"] == 1
 
-    predict_logged(watched, housing_frame(WINDOW, seed=5))
+    predict_logged(watched, records(housing_frame(WINDOW, seed=5)[FEATURES]))
     stable = requests.get(f"{watched.url}/drift", timeout=30).json()
     assert stable["rows"] == WINDOW and stable["problem"] is None and MOVED.isdisjoint(stable["drifted"])
     assert set(stable["features"]) == set(FEATURES)
 
-    predict_logged(watched, drifted_frame(WINDOW))
+    predict_logged(watched, records(drifted_frame(WINDOW)[FEATURES]))
     shifted = requests.get(f"{watched.url}/drift", timeout=30).json()
     assert set(shifted["drifted"]) >= MOVED
     assert shifted["features"]["ocean_proximity"]["test"] == "chi2"
