@@ -40,7 +40,9 @@ class PreprocessParams(Section):
 class FeatureParams(Section):
     neighbours: list[PositiveInt] = Field(min_length=1, description="k of each nearest-blocks feature.")
     folds: Annotated[int, Field(ge=2)] = Field(description="Folds for the out-of-fold neighbour features.")
-    log_target: bool = Field(description="Fit on log(price) and predict exp() of it.")
+    target_transform: Literal["sqrt", "log", "none"] = Field(
+        description="Fit on sqrt(price) or log(price) and predict the inverse of it, or fit on price itself."
+    )
 
 
 class LinearParams(Section):

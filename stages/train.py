@@ -3,7 +3,7 @@
     python -m stages.train xgboost --splits data/processed --out models/xgboost --metrics metrics/train/xgboost.json
 
 The saved model is a scikit-learn Pipeline: the fitted HousingFeatures preprocessing, then the
-regressor (wrapped in LogTargetRegressor when `features.log_target` is on). It is logged to MLflow
+regressor (wrapped in SqrtTargetRegressor or LogTargetRegressor by `features.target_transform`). It is logged to MLflow
 in a run of its own, with system metrics, and the same files are written to `--out` for DVC.
 """
 

@@ -27,7 +27,7 @@ FAMILIES = {
 def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) -> None:
     frame = housing_frame(300, seed=3)
     X, y = frame[FEATURES], frame[TARGET].to_numpy() / TARGET_SCALE
-    features = FeatureParams(neighbours=[3], folds=3, log_target=True)
+    features = FeatureParams(neighbours=[3], folds=3, target_transform="sqrt")
     pipeline, _ = fit_pipeline(family, FAMILIES[family], features, "cpu", 0, X, y, X, y)
     before = pipeline.predict(X)
 
