@@ -31,8 +31,8 @@ RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app 
     && mkdir -p /data && chown app:app /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=app:app params.yaml pyproject.toml ./
-COPY --chown=app:app stages ./stages
+# The model package and the server: nothing of the pipeline (stages/, ops/, params.yaml) is needed.
+COPY --chown=app:app housing ./housing
 COPY --chown=app:app serve ./serve
 COPY --chown=app:app deploy/entrypoint.sh /usr/local/bin/entrypoint.sh
 USER 10001:10001

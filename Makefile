@@ -1,4 +1,5 @@
 # housing-mlops: `make repro` runs the pipeline, `make test` runs the tests. Both set up .venv first.
+# `make` alone lists every target.
 SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
@@ -14,13 +15,21 @@ endif
 # `make serve`: gunicorn's workers share Prometheus metrics through files in this folder.
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 
-# The GPU preset (stages/presets.py): deep trees and a wide MLP, every family on CUDA. `make gpu-preset`
+# The GPU preset (ops/presets.py): deep trees and a wide MLP, every family on CUDA. `make gpu-preset`
 # runs it as a DVC experiment; on a machine without a GPU `device=cuda` stops with a clear error.
-GPU_PRESET = $(shell $(PYTHON) -m stages.presets gpu)
+GPU_PRESET = $(shell $(PYTHON) -m ops.presets gpu)
 
-.PHONY: setup repro retrain demo-retrain test lint ui serve promote browser monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
+# What `make exp-show` leaves out of `dvc exp show`: MAE and R² (in `dvc metrics show`) and dep hashes.
+EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models|metrics|reports/.*)$$
 
-setup: $(VENV)/.installed
+.DEFAULT_GOAL := help
+.PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \
+	monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(VENV)/.installed ## create .venv from requirements.lock (every other target does it first)
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -28,70 +37,76 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 	touch $@
 
-repro: setup
+repro: setup ## run the pipeline (dvc repro), then print the results table
 	dvc repro
-	dvc metrics show
+	$(PYTHON) -m ops.results
 
-# Decide from new data, drift, live error and model age whether to retrain, and retrain if so.
-# `make retrain ARGS=--dry-run` only decides; `ARGS=--force` retrains regardless.
-retrain: setup
-	$(PYTHON) -m stages.trigger $(ARGS)
+results: setup ## the results table: one row per family, val/test RMSE, MAE, R², fit seconds
+	$(PYTHON) -m ops.results
 
-# The continuous-training loop on the real data, in a scratch clone: make demo-retrain SOURCE=housing.csv
-demo-retrain: setup
+exp: setup ## a DVC experiment: make exp ARGS='-S train.xgboost.max_depth=6'
+	dvc exp run $(ARGS)
+	$(PYTHON) -m ops.results
+
+exp-show: setup ## the experiments side by side, changed params and RMSEs only
+	dvc exp show --only-changed --drop '$(EXP_SHOW_DROP)' $(ARGS)
+
+retrain: setup ## retrain if new data, drift, live error or age says so (ARGS=--dry-run | --force)
+	$(PYTHON) -m ops.retrain $(ARGS)
+
+demo-retrain: setup ## the continuous-training loop on the real data in a scratch clone (SOURCE=housing.csv)
 	bench/retrain_demo.sh $(SOURCE)
 
-test: setup
+promote: setup ## the challenger takes the champion alias (servers follow at their next poll)
+	$(PYTHON) -m ops.promote
+
+test: setup ## every test (the README's test command)
 	$(PYTHON) -m pytest
 
-lint: setup
+test-fast: setup ## the tests not marked slow: no pipeline run, server process or browser
+	$(PYTHON) -m pytest -m "not slow"
+
+lint: setup ## ruff, and the import contract between the floors (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-ui: setup
+ui: setup ## the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
 
-serve: setup
+serve: setup ## the API under gunicorn on http://127.0.0.1:8000, serving the champion
 	mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
 	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) $(BIN)/gunicorn -c serve/gunicorn.conf.py serve.wsgi:app
 
-# The challenger takes the champion alias (stages/promote.py); servers follow at their next alias poll
-# or at once after POST /admin/reload.
-promote: setup
-	$(PYTHON) -m stages.promote
-
-# Debian's Chromium for the browser test (tests/serve/test_browser.py), and wrk for bench/serve.
-browser:
+browser: ## Debian's Chromium, for the browser test (skipped without it)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Debian's prometheus package: promtool and a real Prometheus for tests/serve/test_monitoring.py.
-monitoring-tools:
+monitoring-tools: ## Debian's Prometheus and promtool, for the monitoring tests (skipped without them)
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
-# The team stack (deploy/compose.yaml): MLflow on Postgres + MinIO, the API, Prometheus, Grafana.
-stack-up:
+stack-up: ## the team stack (deploy/compose.yaml): MLflow on Postgres + MinIO, API, Prometheus, Grafana
 	docker compose -f deploy/compose.yaml up -d --build
 
-stack-down:
+stack-down: ## stop the team stack
 	docker compose -f deploy/compose.yaml down
 
-bench-serve: setup
+bench-serve: setup ## bench/serve: this server against `mlflow models serve`, driven by wrk
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.serve
 
-gpu-preset: setup
+gpu-preset: setup ## the GPU preset as a DVC experiment
 	dvc exp run --name gpu-preset $(GPU_PRESET)
 
-bench-gpu: setup
+bench-gpu: setup ## bench/gpu: every family on the CPU and on the GPU, one table
 	$(PYTHON) -m bench.gpu
 
-push: setup
+push: setup ## dvc push to the default remote
 	dvc push
 
-lock: setup
+lock: setup ## refresh requirements.lock after changing pyproject.toml's dependencies
 	{ echo "# Exact versions of every package \`make setup\` installs (pip freeze of a working environment)."; \
 	  echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
 	  $(PYTHON) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
 
-clean:
+clean: ## remove .venv
 	rm -rf $(VENV)

@@ -17,21 +17,15 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 
-from stages.metrics import regression_scores
-from stages.models import fit_pipeline
+from housing.scores import regression_scores
+from housing.target import final_estimator
+from ops.presets import PRESETS, section_overrides
+from stages.families import fit_pipeline
 from stages.params import MODEL_PARAMS, FeatureParams, load_params
-from stages.presets import PRESETS, section_overrides
-from stages.schema import FEATURES, TARGET, TARGET_SCALE
+from stages.splits import load_split
 from stages.telemetry import fit_telemetry
-
-
-def split(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    frame = pd.read_parquet(path)
-    return frame[FEATURES], frame[TARGET].to_numpy(dtype=float) / TARGET_SCALE
 
 
 def fit_once(family: str, preset: str | None, device: str, data: dict) -> dict:
@@ -45,8 +39,7 @@ def fit_once(family: str, preset: str | None, device: str, data: dict) -> dict:
         started = time.perf_counter()
         pipeline, _ = fit_pipeline(family, params, features, device, seed, X, y, X_val, y_val)
         fit_seconds = time.perf_counter() - started
-    regressor = getattr(pipeline[-1], "regressor", pipeline[-1])
-    epochs = getattr(regressor, "epoch_samples_per_s_", None)
+    epochs = getattr(final_estimator(pipeline), "epoch_samples_per_s_", None)
     peak = telemetry.get("gpu_memory_peak_mb") or telemetry.get("torch_peak_memory_mb")
     return {
         "family": family,
@@ -85,7 +78,7 @@ def main() -> None:
     devices = [device for device in args.devices if device == "cpu" or torch.cuda.is_available()]
     if devices != args.devices:
         print("no CUDA GPU visible: measuring the CPU only")
-    data = {name: split(args.splits / f"{name}.parquet") for name in ("train", "val")}
+    data = {name: load_split(args.splits, name) for name in ("train", "val")}
     preset = None if args.preset == "default" else args.preset
     rows = []
     for family in args.families:

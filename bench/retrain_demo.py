@@ -12,7 +12,7 @@ import pandas as pd
 import requests
 import yaml
 
-from stages.schema import FEATURES, TARGET, records
+from housing.schema import RAW_COLUMNS, TARGET, records
 
 BAY_AREA = "latitude > 37.1 and latitude < 38.5 and longitude < -121.5"
 """San Francisco, Oakland, San Jose and around: about a fifth of California's block groups."""
@@ -49,7 +49,7 @@ def traffic(api: str, rows_csv: Path, label: str) -> None:
     """Predict every row (100 per request), then report each row's true price as feedback."""
     wait_ready(api)
     data = pd.read_csv(rows_csv)
-    rows = records(data[FEATURES])
+    rows = records(data[RAW_COLUMNS])
     versions = set()
     for start in range(0, len(rows), CHUNK):
         request_id = f"{label}-{start // CHUNK}"
@@ -78,7 +78,7 @@ def decision(status_file: Path) -> None:
     print(json.dumps({key: record.get(key) for key in ("retrain", "reasons", "evidence")}, indent=2))
     outcome = record.get("outcome")
     if outcome:
-        test_rmse = outcome["metrics"]["test"]["rmse"]
+        test_rmse = outcome["metrics"]["test_rmse"]
         print(
             f"registered v{outcome['version']} ({outcome['model_family']}, test RMSE {test_rmse:.4f});"
             f" previous champion on the same test split: {outcome['previous_champion_test_rmse']:.4f};"

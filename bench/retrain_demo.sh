@@ -51,7 +51,7 @@ cp "$scratch/bay.csv" data/incoming/2026-11-bay-area.csv
 dvc add -q data/incoming/2026-11-bay-area.csv
 SERVE_PREDICTION_DB="$scratch/predictions.db" make retrain >"$scratch/retrain.log" 2>&1 \
   || { tail -20 "$scratch/retrain.log"; exit 1; }
-grep -E "^(trigger|drift|evaluate|register)" "$scratch/retrain.log"
+grep -E "^(retrain|drift|evaluate|register)" "$scratch/retrain.log"
 python bench/retrain_demo.py decision reports/retrain/status.json
 
 step "The server reloads the champion; the same traffic again, scored again"

@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 import requests
 
-from serve.settings import registered_model_name
-from stages.schema import FEATURES
+from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS
+from serve.settings import Settings
 from stages.telemetry import cpu_name
 from stages.tracking import repo_root, tracking_uri
 
@@ -38,12 +38,12 @@ THREAD_PINNING = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM
 
 def records(count: int) -> list[dict]:
     if SHARED_DATA.is_file():
-        frame = pd.read_csv(SHARED_DATA, nrows=count)[FEATURES]
+        frame = pd.read_csv(SHARED_DATA, nrows=count)[RAW_COLUMNS]
     else:
         from tests.synthetic import housing_frame
 
-        frame = housing_frame(count)[FEATURES]
-    frame = frame.astype(dict.fromkeys([name for name in FEATURES if name != "ocean_proximity"], float))
+        frame = housing_frame(count)[RAW_COLUMNS]
+    frame = frame.astype(dict.fromkeys(NUMERIC_COLUMNS, float))
     return [{key: value for key, value in row.items() if not pd.isna(value)} for row in frame.to_dict("records")]
 
 
@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench/results/serve.json"))
     args = parser.parse_args()
-    model_name = os.environ.get("SERVE_MODEL_NAME") or registered_model_name()
+    model_name = Settings().model_name
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     single, batch = records(1)[0], records(100)
     ours = {"single": wrk_script(work, "predict1", single), "batch100": wrk_script(work, "predict100", batch)}

@@ -12,14 +12,14 @@ import logging
 import random
 import re
 import time
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 from flask import Flask, Response, g, render_template, request
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
-from serve.champion import ChampionWatcher, ServedModel
+from housing.schema import TARGET_SCALE, HousingRow
 from serve.drift import ServedDrift
 from serve.metrics import ServeMetrics
 from serve.openapi import openapi_document
@@ -52,7 +52,7 @@ from serve.prediction_log import PredictionLog
 from serve.retrain import RetrainLauncher
 from serve.routing import Route, Router, predict_in_shadow, serving_model
 from serve.settings import Settings
-from stages.schema import TARGET_SCALE, HousingRow
+from serve.watcher import AliasWatcher, ServedModel
 
 access_log = logging.getLogger("serve.access")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -62,11 +62,11 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 def create_app(
     settings: Settings,
-    champion: ChampionWatcher,
+    champion: AliasWatcher,
     predictions: PredictionLog,
     drift: ServedDrift,
     retrainer: RetrainLauncher,
-    challenger: ChampionWatcher | None = None,
+    challenger: AliasWatcher | None = None,
 ) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -244,7 +244,7 @@ def create_app(
 
     @app.get("/openapi.json")
     def openapi() -> Response:
-        return app.json.response(openapi_document("housing-mlops serve", version("housing-mlops")))
+        return app.json.response(openapi_document("housing-mlops serve", package_version()))
 
     @app.get("/")
     def index() -> str:
@@ -252,6 +252,14 @@ def create_app(
         return render_template("index.html", fields=fields, model=champion.current)
 
     return app
+
+
+def package_version() -> str:
+    """The installed housing-mlops version; the serving image copies the code without installing it."""
+    try:
+        return version("housing-mlops")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def elapsed_ms() -> float:

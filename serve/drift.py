@@ -3,8 +3,9 @@
 Every logged model carries a profile of the rows it was trained on (HousingFeatures.reference_), so
 the server needs no copy of the training data: it compares the inputs of the latest `drift_window`
 records it answered (from the prediction log, whichever worker logged them) with that profile, using
-the pipeline's own statistics and params.yaml's `drift` thresholds (stages.distribution). Each
-worker refreshes the gauges every `drift_seconds`; GET /drift computes them on demand.
+the model package's statistics (housing.drift) and the SERVE_DRIFT__* thresholds. Each worker
+refreshes the gauges every `drift_seconds`; GET /drift computes them on demand. The retrain command
+(ops.retrain) measures the same with `served_traffic_drift`.
 """
 
 from __future__ import annotations
@@ -17,21 +18,36 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
-from serve.champion import ChampionWatcher, ServedModel
+from housing.drift import DriftThresholds, Profile, compare
+from housing.schema import RAW_COLUMNS
 from serve.prediction_log import served_inputs
-from stages.distribution import compare
-from stages.params import DriftParams
-from stages.schema import FEATURES
+from serve.watcher import AliasWatcher, ServedModel
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[ServedModel, dict[str, Any]], None]
 
 
+def training_profile(pipeline: Pipeline) -> Profile | None:
+    """The profile of its training rows a model carries in its feature step; None for models from before it."""
+    return getattr(pipeline[0], "reference_", None)
+
+
+def served_traffic_drift(
+    reference: Profile, prediction_db: Path, window: int, thresholds: DriftThresholds
+) -> dict[str, Any] | None:
+    """Drift of the latest `window` inputs answered to clients from a training profile; None before any."""
+    inputs = served_inputs(prediction_db, window)
+    if not inputs:
+        return None
+    return compare(reference, pd.DataFrame(inputs, columns=RAW_COLUMNS), thresholds)
+
+
 class ServedDrift:
-    def __init__(self, champion: ChampionWatcher, prediction_db: Path, window: int, params: DriftParams):
-        self.champion, self.prediction_db, self.window, self.params = champion, prediction_db, window, params
+    def __init__(self, champion: AliasWatcher, prediction_db: Path, window: int, thresholds: DriftThresholds):
+        self.champion, self.prediction_db, self.window, self.thresholds = champion, prediction_db, window, thresholds
         self._listeners: list[Listener] = []
 
     def on_update(self, listener: Listener) -> None:
@@ -43,13 +59,12 @@ class ServedDrift:
         model = self.champion.current
         if model is None:
             return None, None, self.champion.problem
-        reference = getattr(model.pipeline[0], "reference_", None)
+        reference = training_profile(model.pipeline)
         if reference is None:
             return model, None, f"version {model.version} carries no training profile (trained before drift monitoring)"
-        inputs = served_inputs(self.prediction_db, self.window)
-        if not inputs:
+        result = served_traffic_drift(reference, self.prediction_db, self.window, self.thresholds)
+        if result is None:
             return model, None, "no served predictions logged yet"
-        result = compare(reference, pd.DataFrame(inputs, columns=FEATURES), self.params)
         for listener in self._listeners:
             listener(model, result)
         return model, result, None

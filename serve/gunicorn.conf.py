@@ -11,7 +11,9 @@ from pathlib import Path
 
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
-for variable, value in {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": "1"}.items():
+QUIET_THREADS = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": "1"}
+NO_PROGRESS_BARS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # a model load is not a terminal session
+for variable, value in {**QUIET_THREADS, **NO_PROGRESS_BARS}.items():
     os.environ.setdefault(variable, value)
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

@@ -113,7 +113,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             ),
             "/admin/retrain": {
                 "post": {
-                    "summary": "Start the retrain trigger (stages.trigger) in the background",
+                    "summary": "Start the retrain command (ops.retrain) in the background",
                     "security": [{"bearer": []}],
                     "requestBody": {
                         "required": False,
@@ -125,7 +125,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                     },
                 },
                 "get": {
-                    "summary": "Whether a retrain is running, and the trigger's latest record",
+                    "summary": "Whether a retrain is running, and the retrain command's latest record",
                     "security": [{"bearer": []}],
                     "responses": {"200": _json(payloads.RetrainStatus, "OK"), **_errors("401", "403")},
                 },

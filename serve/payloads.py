@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError, model_validator
 
-from stages.schema import NUMERIC_FEATURES, HousingRow
+from housing.schema import NUMERIC_COLUMNS, HousingRow
 
 _records = TypeAdapter(list[HousingRow])
 
@@ -202,9 +202,9 @@ class RetrainRequest(BaseModel):
 
 
 class RetrainStatus(BaseModel):
-    running: bool = Field(description="A retrain trigger holds the lock now.")
+    running: bool = Field(description="A retrain command holds the lock now.")
     last: dict[str, Any] | None = Field(
-        description="The trigger's latest record: state, evidence, reasons, retrain, outcome or error."
+        description="The retrain command's latest record: state, evidence, reasons, retrain, outcome or error."
     )
 
 
@@ -246,7 +246,7 @@ def records_columns(rows: list[HousingRow]) -> dict[str, np.ndarray]:
     The pipeline looks columns up by name, so a mapping of arrays does: building a one-row pandas
     DataFrame per request would cost a fifth of the request.
     """
-    columns = {name: np.array([getattr(row, name) for row in rows], dtype=float) for name in NUMERIC_FEATURES}
+    columns = {name: np.array([getattr(row, name) for row in rows], dtype=float) for name in NUMERIC_COLUMNS}
     columns["ocean_proximity"] = np.array([row.ocean_proximity for row in rows], dtype=object)
     return columns
 

@@ -66,7 +66,9 @@ INSERT = (
 log = logging.getLogger(__name__)
 
 
-class LoggedPrediction(NamedTuple):
+class QueuedPrediction(NamedTuple):
+    """One row on its way to the predictions table."""
+
     request_id: str
     row: int
     created_at: str
@@ -140,7 +142,7 @@ class PredictionLog:
         self.path = path
         self.retention = timedelta(days=retention_days)
         create(path)
-        self._queue: queue.Queue[list[LoggedPrediction] | None] = queue.Queue()
+        self._queue: queue.Queue[list[QueuedPrediction] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="prediction-log", daemon=True)
         self._writer.start()
 
@@ -159,7 +161,7 @@ class PredictionLog:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         self._queue.put(
             [
-                LoggedPrediction(request_id, index, now, model_name, model_version, row, float(value), latency_ms, role)
+                QueuedPrediction(request_id, index, now, model_name, model_version, row, float(value), latency_ms, role)
                 for index, (row, value) in enumerate(zip(rows, predictions, strict=True))
             ]
         )
@@ -198,7 +200,8 @@ class PredictionLog:
 
     def _write_forever(self) -> None:
         connection = connect(self.path)
-        purged_at = 0.0
+        self._purge(connection)
+        purged_at = time.monotonic()  # monotonic counts from boot: only differences of readings mean anything
         while True:
             batch = [self._queue.get()]
             while not self._queue.empty():
@@ -213,7 +216,7 @@ class PredictionLog:
                 connection.close()
                 return
 
-    def _insert(self, connection: sqlite3.Connection, rows: list[LoggedPrediction]) -> None:
+    def _insert(self, connection: sqlite3.Connection, rows: list[QueuedPrediction]) -> None:
         try:
             connection.execute("BEGIN IMMEDIATE")
             connection.executemany(INSERT, rows)
@@ -224,5 +227,9 @@ class PredictionLog:
                 connection.execute("ROLLBACK")
 
     def _purge(self, connection: sqlite3.Connection) -> None:
+        """Delete rows older than the retention; a failure is logged and retried at the next purge."""
         cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="milliseconds")
-        connection.execute("DELETE FROM predictions WHERE created_at < ?", (cutoff,))
+        try:
+            connection.execute("DELETE FROM predictions WHERE created_at < ?", (cutoff,))
+        except sqlite3.Error:
+            log.exception("could not delete predictions older than %s from %s", cutoff, self.path)

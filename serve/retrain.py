@@ -1,9 +1,11 @@
-"""POST /admin/retrain: the retrain trigger (stages.trigger, `make retrain`) as a background process.
+"""POST /admin/retrain: the retrain command (ops.retrain, `make retrain`) as a background process.
 
-The trigger holds a lock for as long as it runs. The lock tells every worker that a retrain is under
-way, and keeps two from running at once: a start is refused while it is held, and of two starts that
-race, the second trigger finds it taken and exits. A start answers once the new trigger holds the
-lock (or has already exited), so "started" means a retrain really is running.
+The command holds a lock for as long as it runs (serve.retrain_lock). The lock tells every worker
+that a retrain is under way, and keeps two from running at once: a start is refused while it is
+held, and of two starts that race, the second command finds it taken and exits. A start answers once
+the new command holds the lock (or has already exited), so "started" means a retrain really is
+running. The command runs in SERVE_PIPELINE_DIR, a checkout of the pipeline: the server imports none
+of it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from serve.payloads import ErrorDetail, RequestError
-from stages.trigger import LOCK, RECORDS, STATUS, lock_held
+from serve.retrain_lock import LOCK, LOG, STATUS, lock_held
 
 START_TIMEOUT_S = 60
-LOG = RECORDS / "trigger.log"
+COMMAND = "ops.retrain"
 
 
 class RetrainLauncher:
@@ -33,14 +35,14 @@ class RetrainLauncher:
         return lock_held(self.pipeline_dir / LOCK)
 
     def last(self) -> dict[str, Any] | None:
-        """The trigger's latest record (status.json), or None before its first run."""
+        """The retrain command's latest record (status.json), or None before its first run."""
         try:
             return json.loads((self.pipeline_dir / STATUS).read_text())
         except FileNotFoundError:
             return None
 
     def start(self, dry_run: bool, force: bool) -> None:
-        """Start `python -m stages.trigger` in the pipeline's repository; return once it holds the lock."""
+        """Start `python -m ops.retrain` in the pipeline's repository; return once it holds the lock."""
         if not (self.pipeline_dir / "dvc.yaml").is_file():
             detail = ErrorDetail(field="SERVE_PIPELINE_DIR", message=f"{self.pipeline_dir} holds no dvc.yaml")
             raise RequestError(409, "no pipeline to run", [detail])
@@ -55,7 +57,7 @@ class RetrainLauncher:
             reason = self._last_log_line()
             status = 409 if "another retrain is running" in reason else 500
             raise RequestError(
-                status, "the retrain trigger failed to start", [ErrorDetail(field="trigger", message=reason)]
+                status, "the retrain command failed to start", [ErrorDetail(field="retrain", message=reason)]
             )
 
     def _spawn(self, flags: list[str]) -> subprocess.Popen:
@@ -68,7 +70,7 @@ class RetrainLauncher:
         }
         with open(log_file, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "stages.trigger", *flags],
+                [sys.executable, "-m", COMMAND, *flags],
                 cwd=self.pipeline_dir,
                 env=environment,
                 stdout=log,

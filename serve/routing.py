@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 from flask import Response, after_this_request
 
-from serve.champion import ChampionWatcher, ServedModel
+from housing.features import RawColumns
 from serve.metrics import ServeMetrics
 from serve.payloads import ErrorDetail, RequestError, Role
 from serve.prediction_log import PredictionLog
 from serve.settings import ChallengerMode
-from stages.features import RawColumns
+from serve.watcher import AliasWatcher, ServedModel
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def split_point(client_key: str) -> float:
     return int.from_bytes(digest) / 2**64
 
 
-def serving_model(champion: ChampionWatcher) -> ServedModel:
+def serving_model(champion: AliasWatcher) -> ServedModel:
     """The loaded champion, or a 503 naming why there is none."""
     model = champion.current
     if model is None:
@@ -66,9 +66,7 @@ class Route:
 
 
 class Router:
-    def __init__(
-        self, champion: ChampionWatcher, challenger: ChampionWatcher | None, mode: ChallengerMode, share: float
-    ):
+    def __init__(self, champion: AliasWatcher, challenger: AliasWatcher | None, mode: ChallengerMode, share: float):
         self.champion, self.challenger = champion, challenger if mode != "off" else None
         self.mode, self.share = mode, share
 

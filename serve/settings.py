@@ -1,4 +1,9 @@
-"""The server's settings, read from environment variables (documented in .env.example)."""
+"""The server's settings, read from environment variables (documented in .env.example).
+
+Nothing here reads params.yaml: the serving image has neither it nor stages/. The defaults are the
+pipeline's shipped ones (the registered model name, the served-drift window and thresholds), and a
+test keeps them equal to params.yaml's.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +13,24 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stages.params import DriftParams, RegisterParams, TriggerParams, load_params
-from stages.tracking import CHALLENGER, CHAMPION
+from housing.drift import DriftThresholds
+from housing.registry import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME
 
 PROJECT = Path(__file__).resolve().parents[1]
-PARAMS_FILE = PROJECT / "params.yaml"
 
 ChallengerMode = Literal["off", "shadow", "split"]
 
 
-def registered_model_name() -> str:
-    """The model name the pipeline registers under (params.yaml: register.model_name)."""
-    params: RegisterParams = load_params("register", PARAMS_FILE)
-    return params.model_name
-
-
-def served_window() -> int:
-    """How many latest served rows drift is measured on (params.yaml: trigger.served_window)."""
-    params: TriggerParams = load_params("trigger", PARAMS_FILE)
-    return params.served_window
-
-
-def drift_params() -> DriftParams:
-    """The drift thresholds the pipeline uses (params.yaml: drift)."""
-    return load_params("drift", PARAMS_FILE)
-
-
 class Settings(BaseSettings):
-    """Everything the server can be told; `SERVE_<NAME>` in the environment sets `<name>`.
+    """Everything the server can be told; `SERVE_<NAME>` in the environment sets `<name>`, and
+    `SERVE_DRIFT__<NAME>` one of the drift thresholds (e.g. SERVE_DRIFT__PSI_THRESHOLD=0.3).
 
     The MLflow store comes from MLflow's own `MLFLOW_TRACKING_URI`.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SERVE_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="SERVE_", env_nested_delimiter="__", frozen=True)
 
-    model_name: str = Field(default_factory=registered_model_name, description="Registered model to serve.")
+    model_name: str = Field(default=DEFAULT_MODEL_NAME, description="Registered model to serve.")
     model_alias: str = Field(default=CHAMPION, description="Registry alias to serve and to watch.")
     poll_seconds: float = Field(default=30, gt=0, description="How often to check which version the alias names.")
     retry_seconds: float = Field(default=5, gt=0, description="Wait between attempts while no model is loaded.")
@@ -61,11 +49,14 @@ class Settings(BaseSettings):
     )
     challenger_alias: str = Field(default=CHALLENGER, description="Registry alias of the challenger.")
     drift_window: int = Field(
-        default_factory=served_window, gt=0, description="Latest served rows the drift gauges and GET /drift cover."
+        default=2000, gt=0, description="Latest served rows the drift gauges and GET /drift cover."
+    )
+    drift: DriftThresholds = Field(
+        default_factory=DriftThresholds, description="When a feature of served traffic counts as drifted."
     )
     drift_seconds: float = Field(default=60, gt=0, description="How often each worker refreshes the drift gauges.")
     pipeline_dir: Path = Field(
-        default=PROJECT, description="The DVC repository POST /admin/retrain runs the retrain trigger in."
+        default=PROJECT, description="The DVC repository POST /admin/retrain runs the retrain command in."
     )
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
 

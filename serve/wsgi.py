@@ -14,33 +14,15 @@ import atexit
 import logging
 import sys
 
-from serve.app import create_app
-from serve.champion import ChampionWatcher
-from serve.drift import ServedDrift
-from serve.prediction_log import PredictionLog
-from serve.retrain import RetrainLauncher
-from serve.settings import Settings, drift_params
+import mlflow
+
+from serve.service import build_service
+from serve.settings import Settings
 
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
 
-settings = Settings()
-predictions = PredictionLog(settings.prediction_db, settings.retention_days)
-atexit.register(predictions.close)
-reload_marker = settings.prediction_db.with_suffix(".reload")
-
-
-def watcher(alias: str, optional: bool = False) -> ChampionWatcher:
-    return ChampionWatcher(
-        settings.model_name, alias, settings.poll_seconds, settings.retry_seconds, reload_marker, optional
-    )
-
-
-champion = watcher(settings.model_alias)
-challenger = watcher(settings.challenger_alias, optional=True) if settings.challenger_mode != "off" else None
-drift = ServedDrift(champion, settings.prediction_db, settings.drift_window, drift_params())
-retrainer = RetrainLauncher(settings.pipeline_dir, settings.prediction_db)
-app = create_app(settings, champion, predictions, drift, retrainer, challenger)
-for watching in filter(None, (champion, challenger)):
-    watching.refresh()
-    watching.start()
-drift.start(settings.drift_seconds)
+service = build_service(Settings(), mlflow.get_tracking_uri())  # MLFLOW_TRACKING_URI, else MLflow's default
+atexit.register(service.predictions.close)
+service.load()
+service.start()
+app = service.app

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from housing.schema import row_errors
 from stages.atomic import atomic_path
 from stages.errors import StageError, exits_cleanly
 from stages.params import IngestParams, load_params
-from stages.schema import read_raw_csv, row_errors
+from stages.raw import read_raw_csv
 
 
 def fetch(source: str, into: Path, timeout_s: float) -> Path:

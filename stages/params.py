@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from housing.drift import DriftThresholds
 from stages.errors import StageError
 
 PARAMS_FILE = Path("params.yaml")
@@ -95,16 +96,7 @@ class RegisterParams(Section):
     )
 
 
-class DriftParams(Section):
-    psi_threshold: Annotated[float, Field(gt=0)] = Field(description="A feature drifts at this PSI or above.")
-    p_value: Fraction = Field(description="...or when its two-sample test rejects at this level")
-    min_effect: Annotated[float, Field(ge=0, le=1)] = Field(
-        description="...with at least this effect (KS statistic, Cramér's V)."
-    )
-    min_rows: PositiveInt = Field(description="Samples with fewer rows are reported but never flagged.")
-
-
-class TriggerParams(Section):
+class RetrainParams(Section):
     min_new_rows: PositiveInt = Field(description="Retrain once this many rows arrived since the last training.")
     drifted_features: PositiveInt = Field(
         description="Retrain when a new batch or the served traffic has this many drifted features."
@@ -128,7 +120,8 @@ MODEL_PARAMS: dict[str, type[Section]] = {
     "lightgbm": LightGBMParams,
     "mlp": MLPParams,
 }
-"""The model families, in pipeline order; dvc.yaml's foreach list must match."""
+"""The model families, in pipeline order: the one list of them. params.yaml has a `train` section for
+each (dvc.yaml's train stages are one per section), and stages.families a builder for each."""
 
 SECTIONS: dict[str, Any] = {
     "seed": int,
@@ -137,8 +130,8 @@ SECTIONS: dict[str, Any] = {
     "preprocess": PreprocessParams,
     "features": FeatureParams,
     "register": RegisterParams,
-    "drift": DriftParams,
-    "trigger": TriggerParams,
+    "drift": DriftThresholds,
+    "retrain": RetrainParams,
     "mlflow": MlflowParams,
     **{f"train.{name}": model for name, model in MODEL_PARAMS.items()},
 }

@@ -1,6 +1,6 @@
 """preprocess: validate every raw row against the schema, then split train/val/test.
 
-    python -m stages.preprocess --raw data/raw/housing.csv --out data/processed --report metrics/preprocess.json
+    python -m stages.preprocess --raw data/raw/housing.csv --out data/processed --report reports/preprocess.json
 
 Rows that break the schema are listed by row and field, then dropped or fatal (`preprocess.on_invalid`).
 The split hashes each row's features with the seed: it is deterministic, and a row keeps its split
@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS, row_errors
 from stages.atomic import atomic_path, write_json
 from stages.errors import StageError, exits_cleanly
 from stages.params import PreprocessParams, load_params
-from stages.schema import FEATURES, NUMERIC_FEATURES, read_raw_csv, row_errors
+from stages.raw import read_raw_csv
+from stages.splits import SPLITS, split_path
 
-SPLITS = ("train", "val", "test")
 SHOWN_PROBLEMS = 20
 
 
@@ -31,7 +32,7 @@ def split_labels(frame: pd.DataFrame, val_fraction: float, test_fraction: float,
 
     Numbers are hashed as floats, so `41` and `41.0` in different batches land in the same split.
     """
-    values = frame[FEATURES].astype(dict.fromkeys(NUMERIC_FEATURES, float))
+    values = frame[RAW_COLUMNS].astype(dict.fromkeys(NUMERIC_COLUMNS, float))
     hashes = pd.util.hash_pandas_object(values, index=False, hash_key=f"{seed:016d}"[-16:])
     unit = hashes.to_numpy(dtype=np.uint64) / np.float64(2**64)
     return np.select([unit < test_fraction, unit < test_fraction + val_fraction], ["test", "val"], "train")
@@ -68,7 +69,7 @@ def main() -> None:
     with atomic_path(args.out) as staged:
         staged.mkdir()
         for split in SPLITS:
-            valid[labels == split].reset_index(drop=True).to_parquet(staged / f"{split}.parquet", index=False)
+            valid[labels == split].reset_index(drop=True).to_parquet(split_path(staged, split), index=False)
     write_json(
         args.report,
         {

@@ -1,11 +1,13 @@
 """register: put the best model (by validation RMSE) in the MLflow registry; promote it if it wins.
 
-    python -m stages.register --evaluation metrics/evaluate.json --models models \
-        --splits data/processed --receipt models/registered.json
+    python -m stages.register --scores metrics --models models --splits data/processed \
+        --receipt reports/registered.json
 
 The new version takes the `champion` alias only when its test RMSE beats the current champion's,
 scored now on the current test split, by `register.min_improvement`; otherwise it becomes the
-`challenger`. The receipt records what happened, for DVC and for people.
+`challenger`. A champion this code cannot load (one trained by an older layout of the model code)
+cannot be scored or served, so the new version takes its place. The receipt records what happened,
+for DVC and for people.
 
 Works from the DVC-tracked model folder, not from a run id: when DVC restored a train stage from its
 run cache, that stage logged no run in this store, so the folder is logged here first.
@@ -23,12 +25,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
+from housing.registry import CHALLENGER, CHAMPION
+from housing.scores import regression_scores
 from stages.atomic import write_json
 from stages.errors import StageError, exits_cleanly
-from stages.evaluate import load_split
-from stages.metrics import regression_scores
-from stages.params import MlflowParams, RegisterParams, load_params
-from stages.tracking import CHALLENGER, CHAMPION, configure_tracking, lineage_tags
+from stages.params import MODEL_PARAMS, MlflowParams, RegisterParams, load_params
+from stages.splits import load_split
+from stages.tracking import configure_tracking, lineage_tags
 
 
 def logged_model_uri(client: MlflowClient, folder: Path) -> str:
@@ -52,16 +55,25 @@ def champion_test_rmse(client: MlflowClient, name: str, splits: Path) -> float |
     X_test, y_test = load_split(splits, "test")
     try:
         predicted = np.asarray(mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").predict(X_test)).ravel()
-    except Exception as error:  # e.g. pickled with code this commit changed: it cannot be served either
-        print(f"register: the current champion cannot be scored with this code ({type(error).__name__}: {error})")
+    except Exception as error:  # e.g. trained by an older layout of the model code: it cannot be served either
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        print(f"register: the current champion cannot be loaded by this code, so it is replaced ({reason})")
         return None
     return regression_scores(y_test, predicted)["rmse"]
+
+
+def evaluated(scores: Path) -> dict[str, dict]:
+    """Every family's scores, as evaluate wrote them."""
+    try:
+        return {family: json.loads((scores / f"{family}.json").read_text()) for family in MODEL_PARAMS}
+    except FileNotFoundError as error:
+        raise StageError(f"{error.filename}: no scores; run the evaluate stage first") from None
 
 
 @exits_cleanly
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--evaluation", type=Path, required=True)
+    parser.add_argument("--scores", type=Path, required=True)
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--splits", type=Path, required=True)
     parser.add_argument("--receipt", type=Path, required=True)
@@ -69,20 +81,18 @@ def main() -> None:
     params: RegisterParams = load_params("register")
     tracking: MlflowParams = load_params("mlflow")
 
-    evaluation: dict[str, dict] = json.loads(args.evaluation.read_text())
-    if not evaluation:
-        raise StageError(f"{args.evaluation}: no evaluated models")
-    family = min(evaluation, key=lambda name: evaluation[name]["val"]["rmse"])
+    evaluation = evaluated(args.scores)
+    family = min(evaluation, key=lambda name: evaluation[name]["val_rmse"])
     scores = evaluation[family]
 
     configure_tracking(tracking.experiment)
     client = MlflowClient()
     previous_rmse = champion_test_rmse(client, params.model_name, args.splits)
-    promote = previous_rmse is None or scores["test"]["rmse"] < previous_rmse - params.min_improvement
+    promote = previous_rmse is None or scores["test_rmse"] < previous_rmse - params.min_improvement
     tags = {
         **lineage_tags(),
         "model_family": family,
-        **{f"{split}_{metric}": str(value) for split in scores for metric, value in scores[split].items()},
+        **{name: str(value) for name, value in scores.items()},
     }
     version = mlflow.register_model(logged_model_uri(client, args.models / family), params.model_name, tags=tags)
     alias = CHAMPION if promote else CHALLENGER
@@ -103,9 +113,7 @@ def main() -> None:
         },
     )
     outcome = "promoted to champion" if promote else f"kept as challenger (champion test RMSE {previous_rmse})"
-    print(
-        f"register: {params.model_name} v{version.version} ({family}, test RMSE {scores['test']['rmse']:.4f}) {outcome}"
-    )
+    print(f"register: {params.model_name} v{version.version} ({family}, test RMSE {scores['test_rmse']:.4f}) {outcome}")
 
 
 if __name__ == "__main__":

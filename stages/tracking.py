@@ -13,10 +13,8 @@ from pathlib import Path
 
 import mlflow
 
-CHAMPION, CHALLENGER = "champion", "challenger"
-"""The registry aliases: the served model, and a newer one that has not beaten it (stages.register)."""
 RETRAIN_REASON_ENV = "HOUSING_RETRAIN_REASON"
-"""Set by stages.trigger for the `dvc repro` it starts, so the runs say why they happened."""
+"""Set by ops.retrain for the `dvc repro` it starts, so the runs say why they happened."""
 ENV_TAGS = {
     "DVC_EXP_NAME": "dvc.exp_name",
     "DVC_EXP_BASELINE_REV": "dvc.baseline_rev",

@@ -1,10 +1,11 @@
 """train: fit one model family on the train split and save it as an MLflow model that takes raw rows.
 
-    python -m stages.train xgboost --splits data/processed --out models/xgboost --metrics metrics/train/xgboost.json
+    python -m stages.train xgboost --splits data/processed --out models/xgboost --report reports/train/xgboost.json
 
 The saved model is a scikit-learn Pipeline: the fitted HousingFeatures preprocessing, then the
-regressor (wrapped in SqrtTargetRegressor or LogTargetRegressor by `features.target_transform`). It is logged to MLflow
-in a run of its own, with system metrics, and the same files are written to `--out` for DVC.
+regressor (wrapped in SqrtTargetRegressor or LogTargetRegressor by `features.target_transform`). It
+is logged to MLflow in a run of its own, with system metrics, and the same files are written to
+`--out` for DVC; `--report` gets the fit's time, scores and hardware telemetry.
 """
 
 from __future__ import annotations
@@ -12,48 +13,23 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
-import numpy as np
-import pandas as pd
-import skops.io
 from mlflow.entities import Metric
-from mlflow.models import ModelSignature
-from mlflow.models.model import ModelInfo
-from mlflow.types import ColSpec, Schema
 from sklearn.pipeline import Pipeline
 
+from housing.scores import regression_scores
+from housing.target import final_estimator
 from stages.atomic import atomic_path, write_json
 from stages.device import resolve_device
-from stages.errors import StageError, exits_cleanly
-from stages.metrics import regression_scores
-from stages.models import fit_pipeline
+from stages.errors import exits_cleanly
+from stages.families import fit_pipeline
+from stages.logged_model import log_pipeline
 from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, load_params
-from stages.schema import FEATURES, TARGET, TARGET_SCALE, HousingRow
+from stages.splits import load_split, split_path
 from stages.telemetry import fit_telemetry
-from stages.tracking import configure_tracking, git_commit, lineage_tags
-
-CODE_DIR = Path(__file__).parent
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "pandas", "numpy", "pydantic", "xgboost", "lightgbm", "torch")
-
-
-def model_signature() -> ModelSignature:
-    """The logged model's input schema, derived from HousingRow: raw rows in, price out."""
-    columns = [
-        ColSpec("string" if name == "ocean_proximity" else "double", name, required=field.is_required())
-        for name, field in HousingRow.model_fields.items()
-    ]
-    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double", "price_100k")]))
-
-
-def split(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    frame = pd.read_parquet(path)
-    if frame.empty:
-        raise StageError(f"{path}: the split is empty; check preprocess fractions and the data size")
-    return frame[FEATURES], frame[TARGET].to_numpy(dtype=float) / TARGET_SCALE
+from stages.tracking import configure_tracking, lineage_tags
 
 
 def log_safe(telemetry: dict, text: bool) -> dict:
@@ -61,33 +37,13 @@ def log_safe(telemetry: dict, text: bool) -> dict:
     return {key: value for key, value in telemetry.items() if isinstance(value, str) == text}
 
 
-def log_epochs(regressor: object) -> None:
+def log_epochs(pipeline: Pipeline) -> None:
     """Per-epoch throughput of the MLP (other families have no epochs), as one batched write."""
-    throughput = getattr(getattr(regressor, "regressor", regressor), "epoch_samples_per_s_", None)
+    throughput = getattr(final_estimator(pipeline), "epoch_samples_per_s_", None)
     if throughput:
         now = int(time.time() * 1000)
         metrics = [Metric("epoch_samples_per_s", value, now, step) for step, value in enumerate(throughput)]
         mlflow.tracking.MlflowClient().log_batch(mlflow.active_run().info.run_id, metrics=metrics)
-
-
-def log_pipeline(pipeline: Pipeline, family: str, input_example: pd.DataFrame, train_sha256: str) -> ModelInfo:
-    """Log the raw-row pipeline as this run's MLflow model, with its signature, code and lineage."""
-    return mlflow.sklearn.log_model(
-        pipeline,
-        name="model",
-        signature=model_signature(),
-        input_example=input_example,
-        skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
-        pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
-        code_paths=[str(CODE_DIR)],
-        metadata={
-            "model_family": family,
-            "target_unit_dollars": TARGET_SCALE,
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "train_data_sha256": train_sha256,
-            "git_commit": git_commit(),
-        },
-    )
 
 
 @exits_cleanly
@@ -96,7 +52,7 @@ def main() -> None:
     parser.add_argument("model", choices=list(MODEL_PARAMS))
     parser.add_argument("--splits", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--metrics", type=Path, required=True)
+    parser.add_argument("--report", type=Path, required=True)
     args = parser.parse_args()
     seed: int = load_params("seed")
     device = resolve_device(load_params("device"))
@@ -104,8 +60,8 @@ def main() -> None:
     model_params = load_params(f"train.{args.model}")
     tracking: MlflowParams = load_params("mlflow")
 
-    X, y = split(args.splits / "train.parquet")
-    X_val, y_val = split(args.splits / "val.parquet")
+    X, y = load_split(args.splits, "train")
+    X_val, y_val = load_split(args.splits, "val")
     configure_tracking(tracking.experiment)
     mlflow.set_system_metrics_sampling_interval(1)
     mlflow.set_system_metrics_samples_before_logging(1)
@@ -133,12 +89,12 @@ def main() -> None:
         mlflow.log_metrics(
             {f"{part}_{name}": value for part in ("train", "val") for name, value in scores[part].items()}
         )
-        log_epochs(pipeline[-1])
-        train_sha256 = hashlib.sha256((args.splits / "train.parquet").read_bytes()).hexdigest()
+        log_epochs(pipeline)
+        train_sha256 = hashlib.sha256(split_path(args.splits, "train").read_bytes()).hexdigest()
         model_info = log_pipeline(pipeline, args.model, X.head(3), train_sha256)
         with atomic_path(args.out) as staged:
             mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
-    write_json(args.metrics, scores)
+    write_json(args.report, scores)
     print(f"train {args.model}: val RMSE {scores['val']['rmse']:.4f} in {fit_seconds:.1f}s on {device}")
 
 

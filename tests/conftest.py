@@ -1,23 +1,35 @@
-"""Shared fixtures: a project copy to run stages in, generated data, a fresh MLflow store per test."""
+"""Shared fixtures: a project copy to run stages in, generated data, a fresh MLflow store per test, and
+a repository whose pipeline has run once.
+
+Nothing here imports MLflow at module level: the lent GPU machine runs tests/stages/test_gpu.py
+without it."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 import yaml
 
 from tests.synthetic import housing_frame
 
+if TYPE_CHECKING:
+    import mlflow
+
 PROJECT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # model loads in tests are not terminals
 T = TypeVar("T")
 
 TINY_PARAMS = {
@@ -47,12 +59,39 @@ def write_params(workdir: Path, changes: dict) -> None:
     (workdir / "params.yaml").write_text(yaml.safe_dump(deep_update(params, changes), sort_keys=False))
 
 
-def run_stage(workdir: Path, module: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m stages.<module> ARGS` in `workdir`, as DVC would; never raises on failure."""
+def run_module(workdir: Path, module: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m <module> ARGS` in `workdir` (a stage as DVC would run it, or an ops command);
+    never raises on failure."""
     environment = {**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", f"stages.{module}", *args], cwd=workdir, env=environment, capture_output=True, text=True
+        [sys.executable, "-m", module, *args], cwd=workdir, env=environment, capture_output=True, text=True
     )
+
+
+def run_stage(workdir: Path, stage: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the stage module `stages.<stage>` in `workdir`, as DVC would."""
+    return run_module(workdir, f"stages.{stage}", *args, env=env)
+
+
+def call_stage(workdir: Path, stage: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `stages.<stage>`'s main in this process as DVC would run the module: arguments, working
+    directory and environment set, stdout, stderr and the exit status captured. For the stages that
+    touch no MLflow (ingest, drift, preprocess): the same code as run_stage without an interpreter's
+    start-up per call. The end-to-end tests run every stage through DVC."""
+    main = importlib.import_module(f"stages.{stage}").main
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        patch.setattr(sys, "argv", [f"stages.{stage}", *args])
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                main()
+                returncode = 0
+            except SystemExit as exit_:
+                returncode = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(args, returncode, stdout.getvalue(), stderr.getvalue())
 
 
 def free_port() -> int:
@@ -67,6 +106,22 @@ def eventually(read: Callable[[], T], timeout: float = 30) -> T:
     while not (value := read()) and time.monotonic() < deadline:
         time.sleep(0.1)
     return value
+
+
+def registered_model(store_uri: str, name: str, alias: str) -> mlflow.pyfunc.PyFuncModel:
+    """The version `alias` names, loaded through pyfunc as evaluate loads models (no global MLflow state)."""
+    import mlflow
+
+    client = mlflow.MlflowClient(store_uri, store_uri)
+    location = client.get_model_version_download_uri(name, client.get_model_version_by_alias(name, alias).version)
+    return mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(location, tracking_uri=store_uri))
+
+
+def logged_runs(store_uri: str, experiment: str, filter_string: str = "") -> list[mlflow.entities.Run]:
+    import mlflow
+
+    client = mlflow.MlflowClient(store_uri)
+    return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], filter_string)
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +155,54 @@ def workdir(tmp_path: Path) -> Path:
     write_params(work, TINY_PARAMS)
     housing_frame(400).to_csv(work / "data" / "raw" / "housing.csv", index=False)
     return work
+
+
+def build_trained_repo(shared: Path) -> Path:
+    """A git + DVC repository whose pipeline has run once and been committed: a champion is registered,
+    nothing is pending. Built once per test run in `shared`, by whoever gets there first; `repro.log`
+    beside it holds that first run's output."""
+    from filelock import FileLock
+
+    from tests.dvc_repo import commit, make_repo, sh
+
+    root = shared / "trained-repo"
+    with FileLock(str(shared / "trained-repo.lock")):
+        if not (root / "repro.log").exists():
+            root.mkdir(exist_ok=True)
+            repo = make_repo(root, {"retrain": {"min_feedback": 20}})
+            output = sh(repo, "dvc", "repro")
+            commit(repo, "first run")
+            (root / "repro.log").write_text(output)
+    return root / "repo"
+
+
+def shared_temp(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """This run's temporary folder that every xdist worker sees."""
+    return tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files that need trained_repo last, so its build (started at once, in the background)
+    is done when they start rather than keeping a worker waiting."""
+    needing = {item.module.__name__ for item in items if "trained_repo" in item.fixturenames}
+    items.sort(key=lambda item: item.module.__name__ in needing)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trained_repo_in_the_background(request: pytest.FixtureRequest, tmp_path_factory, worker_id: str) -> None:
+    """When a collected test needs trained_repo, start building it now, beside the first tests, so
+    nobody waits for a `dvc repro` of a minute when they get there."""
+    if any("trained_repo" in item.fixturenames for item in request.session.items):
+        shared = shared_temp(tmp_path_factory, worker_id)
+        threading.Thread(target=build_trained_repo, args=(shared,), name="trained-repo", daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def trained_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The repository of build_trained_repo; tests copy it (`copy_repo`) rather than change it."""
+    return build_trained_repo(shared_temp(tmp_path_factory, worker_id))
+
+
+def copy_repo(repo: Path, into: Path) -> Path:
+    """A private copy of a repository (its MLflow store included) for tests to change."""
+    return Path(shutil.copytree(repo, into / "repo", symlinks=True))

@@ -38,7 +38,7 @@ def make_repo(root: Path, params: dict | None = None) -> Path:
     repo.mkdir()
     for name in ("dvc.yaml", ".gitignore"):
         shutil.copy(PROJECT / name, repo / name)
-    for package in ("stages", "serve"):
+    for package in ("housing", "stages", "serve", "ops"):
         shutil.copytree(PROJECT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(PROJECT / "data" / "incoming", repo / "data" / "incoming")
     changes = deep_update({"ingest": {"source": str(source), "sha256": None}}, TINY_PARAMS)

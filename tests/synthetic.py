@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stages.schema import COLUMNS, OCEAN_CLASSES
+from housing.schema import LABELLED_COLUMNS, OCEAN_CLASSES
 
 
 def housing_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def housing_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
         }
     )
     frame.loc[frame.sample(frac=0.02, random_state=seed).index, "total_bedrooms"] = np.nan
-    return frame[COLUMNS]
+    return frame[LABELLED_COLUMNS]
 
 
 def drifted_frame(rows: int = 400, seed: int = 1) -> pd.DataFrame:

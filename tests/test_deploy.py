@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,8 @@ def test_the_serving_image_runs_as_non_root_with_a_healthcheck():
     serve_stage = dockerfile.split("AS serve", 1)[1].split("\nFROM ", 1)[0]
 
     assert "USER 10001:10001" in serve_stage
+    copied = re.findall(r"^COPY (?:--\S+ )*(\S+)", serve_stage, re.M)
+    assert copied == ["/opt/venv", "housing", "serve", "deploy/entrypoint.sh"], "the model package and the server"
     assert "HEALTHCHECK" in serve_stage and "/health" in serve_stage
     assert "ENTRYPOINT" in serve_stage and "PROMETHEUS_MULTIPROC_DIR" in serve_stage
     assert "--target train" in dockerfile and "AS train" in dockerfile

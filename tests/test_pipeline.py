@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,27 +17,29 @@ import mlflow
 import numpy as np
 import pytest
 
-from stages.schema import FEATURES
-from tests.conftest import eventually, free_port
-from tests.dvc_repo import BIN, MODEL_NAME, commit, make_repo, sh, stages_run
+from housing.schema import RAW_COLUMNS
+from stages.params import MODEL_PARAMS
+from tests.conftest import copy_repo, eventually, free_port, logged_runs, registered_model
+from tests.dvc_repo import BIN, MODEL_NAME, sh, stages_run
 from tests.synthetic import housing_frame
 
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git + DVC repository holding the project's pipeline and a generated source CSV."""
-    return make_repo(tmp_path_factory.mktemp("e2e"))
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def first_repro(repo: Path) -> str:
-    output = sh(repo, "dvc", "repro")
-    commit(repo, "first run")
-    return output
+def repo(trained_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the repository whose pipeline has run once on generated data."""
+    return copy_repo(trained_repo, tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="module")
+def first_repro(trained_repo: Path) -> str:
+    """What that first `dvc repro` printed."""
+    return (trained_repo.parent / "repro.log").read_text()
 
 
 def test_repro_runs_every_stage_and_registers_a_champion(repo, first_repro):
-    families = ["linear", "random_forest", "xgboost", "lightgbm", "mlp"]
+    families = list(MODEL_PARAMS)
     assert stages_run(first_repro) == {
         "ingest",
         "drift",
@@ -45,25 +49,35 @@ def test_repro_runs_every_stage_and_registers_a_champion(repo, first_repro):
         *(f"train@{f}" for f in families),
     }
 
-    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
-    champion = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
-    raw = housing_frame(4, seed=9)[FEATURES]
+    store = f"sqlite:///{repo / 'mlflow.db'}"
+    champion = registered_model(store, MODEL_NAME, "champion")
+    raw = housing_frame(4, seed=9)[RAW_COLUMNS]
     raw.loc[1, "total_bedrooms"] = np.nan
     predicted = np.asarray(champion.predict(raw)).ravel()
     assert predicted.shape == (4,) and np.isfinite(predicted).all()
     assert (repo / "mlartifacts").is_dir() and not (repo / "mlruns").exists()
 
-    runs = mlflow.search_runs(experiment_names=[MODEL_NAME], output_format="list")
+    runs = logged_runs(store, MODEL_NAME)
     assert {run.data.tags["model_family"] for run in runs} == set(families)
     assert all(run.data.tags["mlflow.source.git.commit"] for run in runs)
 
 
-def test_dvc_reads_the_metrics_and_plots(repo, first_repro):
-    metrics = sh(repo, "dvc", "metrics", "show")
-    assert "metrics/evaluate.json" in metrics and "lightgbm.test.rmse" in metrics
+def test_dvc_shows_one_compact_row_of_scores_per_family_and_the_plots(repo, first_repro):
+    metrics = sh(repo, "dvc", "metrics", "show").splitlines()
+    assert metrics[0].split() == ["Path", "test_mae", "test_r2", "test_rmse", "val_mae", "val_r2", "val_rmse"]
+    assert sorted(line.split()[0] for line in metrics[1:]) == sorted(
+        f"metrics/{family}.json" for family in MODEL_PARAMS
+    )
+    assert max(map(len, metrics)) <= 100
     plots = json.loads(sh(repo, "dvc", "plots", "show", "--json"))["data"]
-    assert {"Predicted vs actual (test split)", "Residuals (test split)"} <= plots.keys()
+    for folder in ("predictions", "residuals"):
+        assert {f"plots/{folder}/{family}.csv" for family in MODEL_PARAMS} <= plots.keys()
     assert any(name.startswith("plots/importance/") for name in plots)
+
+    table = sh(repo, "python", "-m", "ops.results").splitlines()
+    receipt = json.loads((repo / "reports" / "registered.json").read_text())
+    assert [line.split()[0] for line in table[1:-1]] == list(MODEL_PARAMS)
+    assert f"{receipt['model_family']} *" in "\n".join(table)
 
 
 def test_second_repro_runs_nothing(repo, first_repro):
@@ -124,11 +138,12 @@ def test_outputs_round_trip_through_an_s3_remote(repo, first_repro, s3_endpoint)
 
 
 def test_changing_an_xgboost_param_reruns_only_its_dependents(repo, first_repro):
-    output = sh(repo, "dvc", "exp", "run", "-S", "train.xgboost.max_depth=3")
+    """Run as `.venv/bin/dvc exp run` with no virtualenv on PATH: the stages still find the project's."""
+    (repo / ".venv").symlink_to(sys.prefix)
+    bare = {"PATH": os.defpath, "VIRTUAL_ENV": ""}
+    output = sh(repo, str(BIN / "dvc"), "exp", "run", "-S", "train.xgboost.max_depth=3", env=bare)
     assert stages_run(output) == {"train@xgboost", "evaluate", "register"}
     versions = mlflow.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}").search_model_versions(f"name='{MODEL_NAME}'")
     assert len(versions) == 2
-    runs = mlflow.search_runs(
-        experiment_names=[MODEL_NAME], output_format="list", filter_string="tags.model_family='xgboost'"
-    )
+    runs = logged_runs(f"sqlite:///{repo / 'mlflow.db'}", MODEL_NAME, "tags.model_family='xgboost'")
     assert any("dvc.exp_name" in run.data.tags or "dvc.stage" in run.data.tags for run in runs)

@@ -1,7 +1,10 @@
-"""A real gunicorn server on 127.0.0.1 serving a tiny registered model from a temporary SQLite store."""
+"""The server two ways, both on a tiny model registered in a temporary SQLite MLflow store:
+in process (`app`: serve.service's real parts, driven by Flask's test client) for the API's logic,
+and as a real gunicorn server on 127.0.0.1 (`server`) for what needs processes."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
@@ -9,13 +12,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
 import pytest
 import requests
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
+from serve.service import Service, build_service
+from serve.settings import Settings
 from tests.conftest import PROJECT, eventually, free_port
+from tests.serve.tiny_model import register_tiny_model
 
 MODEL_NAME = "california-housing"
 ADMIN_TOKEN = "test-token"
@@ -33,26 +43,17 @@ RECORD = {
 
 
 def register_version(store_uri: str, alias: str | None = "champion", seed: int = 1, failing: bool = False) -> int:
-    """Register a new version of the tiny model in `store_uri` (in a subprocess) and return its number.
+    """Register a new version of the tiny model in `store_uri` and return its number.
 
     `seed` fits it on another generated sample; `failing` registers a model that raises at predict time.
+    A forked child does it: it has every module imported already, and its MLflow settings die with it.
     """
-    options = [*([alias] if alias else []), f"--seed={seed}", *(["--failing"] if failing else [])]
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.serve.tiny_model", store_uri, MODEL_NAME, *options],
-        cwd=PROJECT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout.split()[-1])
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(register_tiny_model, store_uri, MODEL_NAME, alias, seed, failing).result()
 
 
 def set_alias(store_uri: str, version: int, alias: str = "champion") -> None:
-    client = f"mlflow.MlflowClient({store_uri!r})"
-    code = f"import mlflow; {client}.set_registered_model_alias({MODEL_NAME!r}, {alias!r}, {version})"
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    mlflow.MlflowClient(store_uri, store_uri).set_registered_model_alias(MODEL_NAME, alias, str(version))
 
 
 @dataclass
@@ -156,11 +157,59 @@ def champion_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Pat
     return uri
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[Server]:
-    """A server shared by a test module, ready to predict."""
+    """A gunicorn server shared by the test files of a worker, ready to predict (its boot costs seconds)."""
     running = ready_server(tmp_path_factory.mktemp("server"), champion_store)
     try:
         yield running
     finally:
         running.stop()
+
+
+@dataclass
+class App:
+    """The real service in this process: the app with its watchers, prediction log and drift, no threads."""
+
+    service: Service
+    client: FlaskClient
+
+    def post(self, path: str, **kwargs) -> TestResponse:
+        """POST, then close the response, which runs what the app left for after it (a shadow's prediction)."""
+        response = self.client.post(path, **kwargs)
+        response.close()
+        return response
+
+    def get(self, path: str, **kwargs) -> TestResponse:
+        return self.client.get(path, **kwargs)
+
+    def logged(self, request_id: str, rows: int) -> list[dict]:
+        """The prediction log's rows for a request, in record order, once all `rows` are written."""
+
+        def read() -> list[dict]:
+            page = self.get("/predictions?limit=1000").get_json()["predictions"]
+            found = sorted((row for row in page if row["request_id"] == request_id), key=lambda row: row["row"])
+            return found if len(found) == rows else []
+
+        found = eventually(read, timeout=10)
+        assert found, f"{request_id}: expected {rows} logged rows"
+        return found
+
+
+def start_app(workdir: Path, store_uri: str, **settings: object) -> App:
+    """The service as a worker builds it, from these settings (SERVE_* names, lower case), loaded once."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    defaults = {"prediction_db": workdir / "predictions.db", "admin_token": ADMIN_TOKEN, "pipeline_dir": workdir}
+    service = build_service(Settings(**{**defaults, **settings}), store_uri)
+    service.load()
+    return App(service, service.app.test_client())
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[App]:
+    """The in-process service shared by a test module, serving the tiny champion."""
+    started = start_app(tmp_path_factory.mktemp("app"), champion_store)
+    try:
+        yield started
+    finally:
+        started.service.predictions.close()

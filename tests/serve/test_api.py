@@ -1,4 +1,4 @@
-"""Every endpoint of a real gunicorn server, and every kind of bad input it must refuse with a 4xx."""
+"""Every endpoint of the app (in process, real model and log), and every bad input it refuses with a 4xx."""
 
 from __future__ import annotations
 
@@ -6,130 +6,114 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import requests
 
-from stages.schema import FEATURES, NUMERIC_FEATURES, TARGET_SCALE
-from tests.conftest import eventually
+from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS, TARGET_SCALE
+from tests.conftest import registered_model
 from tests.serve.conftest import ADMIN_TOKEN, MODEL_NAME, RECORD
 from tests.synthetic import housing_frame
 
 
 def raw_frame(records: list[dict]) -> pd.DataFrame:
     """Records as the frame pyfunc expects (its schema check refuses whole numbers for doubles)."""
-    return pd.DataFrame(records, columns=FEATURES).astype(dict.fromkeys(NUMERIC_FEATURES, float))
-
-
-def post(server, path: str, **kwargs) -> requests.Response:
-    return requests.post(f"{server.url}{path}", timeout=30, **kwargs)
-
-
-def get(server, path: str, **kwargs) -> requests.Response:
-    return requests.get(f"{server.url}{path}", timeout=30, **kwargs)
+    return pd.DataFrame(records, columns=RAW_COLUMNS).astype(dict.fromkeys(NUMERIC_COLUMNS, float))
 
 
 @pytest.fixture(scope="module")
 def pyfunc_model(champion_store: str) -> mlflow.pyfunc.PyFuncModel:
     """The champion loaded through MLflow's pyfunc interface, as evaluate scores it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", champion_store)
-        return mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    return registered_model(champion_store, MODEL_NAME, "champion")
 
 
 @pytest.fixture(scope="module")
 def records() -> list[dict]:
     """Generated records; two of them without total_bedrooms (it may be missing)."""
-    rows = housing_frame(20, seed=9)[FEATURES].assign(total_bedrooms=lambda frame: frame["total_bedrooms"].fillna(100))
+    rows = housing_frame(20, seed=9)[RAW_COLUMNS].assign(
+        total_bedrooms=lambda frame: frame["total_bedrooms"].fillna(100)
+    )
     records = rows.to_dict("records")
     for record in records[3:5]:
         del record["total_bedrooms"]
     return records
 
 
-def test_predict_one_record_answers_dollars_the_evaluated_model_gives(server, pyfunc_model):
-    response = post(server, "/predict", json=RECORD)
+def test_predict_one_record_answers_dollars_the_evaluated_model_gives(app, pyfunc_model):
+    response = app.post("/predict", json=RECORD)
 
     assert response.status_code == 200
-    body = response.json()
+    body = response.get_json()
     expected = pyfunc_model.predict(raw_frame([RECORD]))[0] * TARGET_SCALE
     assert body["predictions"][0]["median_house_value"] == pytest.approx(expected, abs=0.01)
     assert body["model"] == {"name": MODEL_NAME, "version": 1, "alias": "champion"}
     assert response.headers["X-Request-ID"] == body["request_id"]
 
 
-def test_predict_a_batch_keeps_order_and_takes_missing_bedrooms(server, pyfunc_model, records):
-    response = post(server, "/predict", json=records)
+def test_predict_a_batch_keeps_order_and_takes_missing_bedrooms(app, pyfunc_model, records):
+    response = app.post("/predict", json=records)
 
     assert response.status_code == 200
-    served = [prediction["median_house_value"] for prediction in response.json()["predictions"]]
+    served = [prediction["median_house_value"] for prediction in response.get_json()["predictions"]]
     expected = np.asarray(pyfunc_model.predict(raw_frame(records))).ravel() * TARGET_SCALE
     assert any("total_bedrooms" not in record for record in records)
     np.testing.assert_allclose(served, expected, atol=0.01)
 
 
-def test_whole_numbers_for_float_fields_are_accepted(server):
-    response = post(server, "/predict", json={**RECORD, "longitude": -122, "median_income": 8})
+def test_whole_numbers_for_float_fields_are_accepted(app):
+    response = app.post("/predict", json={**RECORD, "longitude": -122, "median_income": 8})
 
     assert response.status_code == 200
 
 
-def test_invocations_accepts_mlflow_records_and_split_formats(server, pyfunc_model, records):
+def test_invocations_accepts_mlflow_records_and_split_formats(app, pyfunc_model, records):
     frame = raw_frame(records)
-    split = {"columns": FEATURES, "data": frame.astype(object).where(frame.notna(), None).values.tolist()}
+    split = {"columns": RAW_COLUMNS, "data": frame.astype(object).where(frame.notna(), None).values.tolist()}
 
-    by_records = post(server, "/invocations", json={"dataframe_records": records})
-    by_split = post(server, "/invocations", json={"dataframe_split": split})
+    by_records = app.post("/invocations", json={"dataframe_records": records})
+    by_split = app.post("/invocations", json={"dataframe_split": split})
 
     expected = np.asarray(pyfunc_model.predict(frame)).ravel()
-    np.testing.assert_allclose(by_records.json()["predictions"], expected, rtol=1e-9)
-    np.testing.assert_allclose(by_split.json()["predictions"], expected, rtol=1e-9)
+    np.testing.assert_allclose(by_records.get_json()["predictions"], expected, rtol=1e-9)
+    np.testing.assert_allclose(by_split.get_json()["predictions"], expected, rtol=1e-9)
 
 
-def test_request_id_from_the_client_is_kept(server):
-    response = post(server, "/predict", json=RECORD, headers={"X-Request-ID": "client-abc.1"})
+def test_request_id_from_the_client_is_kept(app):
+    response = app.post("/predict", json=RECORD, headers={"X-Request-ID": "client-abc.1"})
 
-    assert response.json()["request_id"] == "client-abc.1"
+    assert response.get_json()["request_id"] == "client-abc.1"
 
 
-def test_health_and_ready(server):
-    assert get(server, "/health").json() == {"status": "ok"}
-    ready = get(server, "/ready")
+def test_health_and_ready(app):
+    assert app.get("/health").get_json() == {"status": "ok"}
+    ready = app.get("/ready")
     assert ready.status_code == 200
-    assert ready.json()["model"]["version"] == 1
+    assert ready.get_json()["model"]["version"] == 1
 
 
-def test_model_info_describes_the_registered_version(server):
-    info = get(server, "/model/info").json()
+def test_model_info_describes_the_registered_version(app):
+    info = app.get("/model/info").get_json()
 
     assert (info["name"], info["version"], info["alias"]) == (MODEL_NAME, 1, "champion")
     assert info["run_id"]
     assert info["registration_tags"]["val_rmse"] == "0.5"
     assert info["model_metadata"]["train_data_sha256"] == "0" * 64
     assert info["model_metadata"]["trained_at"]
-    assert [column["name"] for column in info["input_schema"]] == FEATURES
+    assert [column["name"] for column in info["input_schema"]] == RAW_COLUMNS
 
 
-def test_predictions_lists_logged_predictions_newest_first(server):
-    request_id = post(server, "/predict", json=[RECORD, {**RECORD, "median_income": 2.0}]).json()["request_id"]
+def test_predictions_lists_logged_predictions_newest_first(app):
+    request_id = app.post("/predict", json=[RECORD, {**RECORD, "median_income": 2.0}]).get_json()["request_id"]
 
-    def logged() -> list[dict]:
-        return [
-            row
-            for row in get(server, "/predictions?limit=1000").json()["predictions"]
-            if row["request_id"] == request_id
-        ]
-
-    rows = eventually(logged, timeout=10)
+    rows = app.logged(request_id, rows=2)
     assert sorted(row["row"] for row in rows) == [0, 1]
     assert rows[0]["inputs"]["ocean_proximity"] == "NEAR BAY"
     assert rows[0]["model_version"] == 1 and rows[0]["latency_ms"] > 0
-    page = get(server, "/predictions?limit=1&offset=1").json()
+    page = app.get("/predictions?limit=1&offset=1").get_json()
     assert (page["limit"], page["offset"], len(page["predictions"])) == (1, 1, 1)
 
 
-def test_metrics_count_requests_predictions_and_model_version(server):
-    post(server, "/predict", json=[RECORD] * 3)
+def test_metrics_count_requests_predictions_and_model_version(app):
+    app.post("/predict", json=[RECORD] * 3)
 
-    text = get(server, "/metrics").text
+    text = app.get("/metrics").text
 
     assert 'flask_http_request_duration_seconds_count{endpoint="predict",method="POST",status="200"}' in text
     assert "housing_predictions_total" in text
@@ -138,32 +122,32 @@ def test_metrics_count_requests_predictions_and_model_version(server):
     assert "housing_model_version 1.0" in text
 
 
-def test_index_page_has_a_form_for_every_field(server):
-    page = get(server, "/")
+def test_index_page_has_a_form_for_every_field(app):
+    page = app.get("/")
 
     assert page.status_code == 200
-    for name in FEATURES:
+    for name in RAW_COLUMNS:
         assert f'name="{name}"' in page.text
 
 
-def test_openapi_document_describes_the_endpoints(server):
-    document = get(server, "/openapi.json").json()
+def test_openapi_document_describes_the_endpoints(app):
+    document = app.get("/openapi.json").get_json()
 
     assert document["openapi"].startswith("3.")
     assert {"/predict", "/invocations", "/ready", "/model/info", "/predictions", "/admin/reload"} <= set(
         document["paths"]
     )
-    assert set(FEATURES) == set(document["components"]["schemas"]["HousingRow"]["properties"])
+    assert set(RAW_COLUMNS) == set(document["components"]["schemas"]["HousingRow"]["properties"])
 
 
-def test_admin_reload_needs_the_token(server):
-    assert post(server, "/admin/reload").status_code == 401
-    assert post(server, "/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+def test_admin_reload_needs_the_token(app):
+    assert app.post("/admin/reload").status_code == 401
+    assert app.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
-    response = post(server, "/admin/reload", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = app.post("/admin/reload", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
     assert response.status_code == 200
-    assert response.json()["model"]["version"] == 1
+    assert response.get_json()["model"]["version"] == 1
 
 
 BAD_INPUTS = [
@@ -197,11 +181,11 @@ BAD_INPUTS = [
 @pytest.mark.parametrize(
     ("case", "request_kwargs", "status", "field"), BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS]
 )
-def test_bad_input_gets_a_4xx_naming_the_field(server, case, request_kwargs, status, field):
-    response = post(server, "/predict", **request_kwargs)
+def test_bad_input_gets_a_4xx_naming_the_field(app, case, request_kwargs, status, field):
+    response = app.post("/predict", **request_kwargs)
 
     assert response.status_code == status, response.text
-    body = response.json()
+    body = response.get_json()
     assert body["error"]
     assert field in [detail["field"] for detail in body["details"]], body
     assert "Traceback" not in response.text
@@ -216,21 +200,21 @@ def test_bad_input_gets_a_4xx_naming_the_field(server, case, request_kwargs, sta
         {"dataframe_split": {"columns": ["longitude"], "data": [[1, 2]]}},
     ],
 )
-def test_invocations_refuses_bad_mlflow_requests(server, body):
-    response = post(server, "/invocations", json=body)
+def test_invocations_refuses_bad_mlflow_requests(app, body):
+    response = app.post("/invocations", json=body)
 
     assert response.status_code == 422
-    assert response.json()["details"]
+    assert response.get_json()["details"]
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=ten", "sort=asc"])
-def test_predictions_refuses_bad_paging(server, query):
-    response = get(server, f"/predictions?{query}")
+def test_predictions_refuses_bad_paging(app, query):
+    response = app.get(f"/predictions?{query}")
 
     assert response.status_code == 422
-    assert response.json()["details"]
+    assert response.get_json()["details"]
 
 
-def test_unknown_path_and_method_answer_json(server):
-    assert get(server, "/nope").json()["error"] == "not found"
-    assert get(server, "/predict").status_code == 405
+def test_unknown_path_and_method_answer_json(app):
+    assert app.get("/nope").get_json()["error"] == "not found"
+    assert app.get("/predict").status_code == 405

@@ -1,31 +1,24 @@
-"""Champion and challenger on a real gunicorn server: shadow mode, a sticky traffic split, live errors
-per version, a challenger that is absent or fails, and a promotion picked up while serving."""
+"""Champion and challenger, in process: shadow mode, a sticky traffic split, live errors per version,
+a challenger that is absent or fails, and a promotion picked up while serving."""
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import PROJECT, eventually, run_stage
-from tests.serve.conftest import (
-    ADMIN_TOKEN,
-    MODEL_NAME,
-    RECORD,
-    Server,
-    fresh_store,
-    ready_server,
-    register_version,
-)
+from tests.conftest import PROJECT, run_module
+from tests.serve.conftest import ADMIN_TOKEN, MODEL_NAME, RECORD, App, fresh_store, register_version, start_app
 
 RECORDS = [RECORD, {**RECORD, "median_income": 3.0}, {**RECORD, "housing_median_age": 12}]
 CHAMPION = {"name": MODEL_NAME, "version": 1, "alias": "champion"}
 CHALLENGER = {"name": MODEL_NAME, "version": 2, "alias": "challenger"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
@@ -37,78 +30,67 @@ def contest_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path
     return uri
 
 
-@pytest.fixture(scope="module")
-def shadow_server(tmp_path_factory: pytest.TempPathFactory, contest_store: str) -> Iterator[Server]:
-    server = ready_server(
-        tmp_path_factory.mktemp("shadow"), contest_store, SERVE_CHALLENGER_MODE="shadow", GUNICORN_WORKERS="1"
-    )
-    yield server
-    server.stop()
+def running(app: App) -> Iterator[App]:
+    try:
+        yield app
+    finally:
+        app.service.predictions.close()
 
 
 @pytest.fixture(scope="module")
-def split_server(tmp_path_factory: pytest.TempPathFactory, contest_store: str) -> Iterator[Server]:
-    server = ready_server(
-        tmp_path_factory.mktemp("split"), contest_store, SERVE_CHALLENGER_MODE="split", SERVE_CHALLENGER_SHARE="0.3"
-    )
-    yield server
-    server.stop()
+def shadow_app(tmp_path_factory: pytest.TempPathFactory, contest_store: str) -> Iterator[App]:
+    yield from running(start_app(tmp_path_factory.mktemp("shadow"), contest_store, challenger_mode="shadow"))
 
 
-def predict(server: Server, records: dict | list[dict], client: str | None = None) -> dict:
+@pytest.fixture(scope="module")
+def split_app(tmp_path_factory: pytest.TempPathFactory, contest_store: str) -> Iterator[App]:
+    app = start_app(tmp_path_factory.mktemp("split"), contest_store, challenger_mode="split", challenger_share=0.3)
+    yield from running(app)
+
+
+def predict(app: App, records: dict | list[dict], client: str | None = None) -> dict:
     headers = {"X-Client-ID": client} if client else {}
-    response = requests.post(f"{server.url}/predict", json=records, headers=headers, timeout=30)
+    response = app.post("/predict", json=records, headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()
+    return response.get_json()
 
 
-def logged(server: Server, request_id: str, rows: int) -> dict[str, list[dict]]:
+def logged_by_role(app: App, request_id: str, rows: int) -> dict[str, list[dict]]:
     """The prediction log's rows for a request by role, in record order, once `rows` of them are written."""
-
-    def read() -> list[dict]:
-        page = requests.get(f"{server.url}/predictions?limit=1000", timeout=30).json()["predictions"]
-        found = [row for row in page if row["request_id"] == request_id]
-        return found if len(found) == rows else []
-
-    found = eventually(read, timeout=10)
-    assert found, f"{request_id}: expected {rows} logged rows"
     by_role: dict[str, list[dict]] = {}
-    for row in sorted(found, key=lambda row: row["row"]):
+    for row in app.logged(request_id, rows):
         by_role.setdefault(row["role"], []).append(row)
     return by_role
 
 
-def samples(server: Server, name: str) -> dict[tuple[str, str], float]:
+def samples(app: App, name: str) -> dict[tuple[str, str], float]:
     """A metric's values from /metrics by (model_version, role)."""
-    text = requests.get(f"{server.url}/metrics", timeout=30).text
     return {
         (sample.labels["model_version"], sample.labels["role"]): sample.value
-        for family in text_string_to_metric_families(text)
+        for family in text_string_to_metric_families(app.get("/metrics").text)
         for sample in family.samples
         if sample.name == name
     }
 
 
-def feedback(server: Server, request_id: str, row: int, actual: float) -> dict:
-    body = {"request_id": request_id, "row": row, "actual_value": actual}
-    response = requests.post(f"{server.url}/feedback", json=body, timeout=30)
+def feedback(app: App, request_id: str, row: int, actual: float) -> dict:
+    response = app.post("/feedback", json={"request_id": request_id, "row": row, "actual_value": actual})
     assert response.status_code == 200, response.text
-    return response.json()
+    return response.get_json()
 
 
 def rmse(errors: list[float]) -> float:
     return math.sqrt(sum(error * error for error in errors) / len(errors))
 
 
-def reload(server: Server) -> dict:
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    return requests.post(f"{server.url}/admin/reload", headers=headers, timeout=60).json()
+def reload(app: App) -> dict:
+    return app.post("/admin/reload", headers=ADMIN).get_json()
 
 
-def test_shadow_logs_the_challengers_predictions_and_returns_only_the_champions(shadow_server):
-    body = predict(shadow_server, RECORDS)
+def test_shadow_logs_the_challengers_predictions_and_returns_only_the_champions(shadow_app):
+    body = predict(shadow_app, RECORDS)
 
-    rows = logged(shadow_server, body["request_id"], rows=2 * len(RECORDS))
+    rows = logged_by_role(shadow_app, body["request_id"], rows=2 * len(RECORDS))
     assert body["model"] == CHAMPION
     assert {role: {row["model_version"] for row in found} for role, found in rows.items()} == {
         "champion": {1},
@@ -119,17 +101,17 @@ def test_shadow_logs_the_challengers_predictions_and_returns_only_the_champions(
     shadowed = [row["prediction"] for row in rows["shadow"]]
     assert all(abs(shadow - answer) > 1 for shadow, answer in zip(shadowed, returned, strict=True))
     assert [row["inputs"] for row in rows["shadow"]] == [row["inputs"] for row in rows["champion"]]
-    counted = samples(shadow_server, "housing_predictions_total")
+    counted = samples(shadow_app, "housing_predictions_total")
     assert counted[("1", "champion")] >= len(RECORDS)
     assert counted[("2", "shadow")] >= len(RECORDS)
 
 
-def test_shadow_rows_get_live_errors_and_feedback_answers_about_the_returned_row(shadow_server):
-    body = predict(shadow_server, RECORDS)
-    rows = logged(shadow_server, body["request_id"], rows=2 * len(RECORDS))
+def test_shadow_rows_get_live_errors_and_feedback_answers_about_the_returned_row(shadow_app):
+    body = predict(shadow_app, RECORDS)
+    rows = logged_by_role(shadow_app, body["request_id"], rows=2 * len(RECORDS))
     actual = [300_000.0, 150_000.0, 420_000.0]
 
-    answers = [feedback(shadow_server, body["request_id"], row, value) for row, value in enumerate(actual)]
+    answers = [feedback(shadow_app, body["request_id"], row, value) for row, value in enumerate(actual)]
 
     returned = [prediction["median_house_value"] for prediction in body["predictions"]]
     assert [(answer["model_version"], answer["role"]) for answer in answers] == [(1, "champion")] * 3
@@ -138,80 +120,78 @@ def test_shadow_rows_get_live_errors_and_feedback_answers_about_the_returned_row
         role: [row["prediction"] - value for row, value in zip(rows[role], actual, strict=True)]
         for role in ("champion", "shadow")
     }
-    live_rmse = samples(shadow_server, "housing_live_rmse_dollars")
+    live_rmse = samples(shadow_app, "housing_live_rmse_dollars")
     assert live_rmse[("1", "champion")] == pytest.approx(rmse(errors["champion"]), rel=1e-6)
     assert live_rmse[("2", "shadow")] == pytest.approx(rmse(errors["shadow"]), rel=1e-6)
-    assert samples(shadow_server, "housing_live_feedback_count") == {("1", "champion"): 3, ("2", "shadow"): 3}
+    assert samples(shadow_app, "housing_live_feedback_count") == {("1", "champion"): 3, ("2", "shadow"): 3}
 
 
-def test_split_gives_the_challenger_its_share_of_clients_and_each_client_keeps_its_model(split_server):
+def test_split_gives_the_challenger_its_share_of_clients_and_each_client_keeps_its_model(split_app):
     clients = [f"client-{number}" for number in range(400)]
 
-    first = {client: predict(split_server, RECORD, client)["model"] for client in clients}
+    first = {client: predict(split_app, RECORD, client)["model"] for client in clients}
 
     share = sum(model == CHALLENGER for model in first.values()) / len(clients)
     assert 0.2 <= share <= 0.4, share  # binomial sd at 400 clients is 0.023: ±0.1 is over 4 sd
     assert all(model in (CHAMPION, CHALLENGER) for model in first.values())
     for _ in range(2):
-        assert {client: predict(split_server, RECORD, client)["model"] for client in clients[:100]} == {
+        assert {client: predict(split_app, RECORD, client)["model"] for client in clients[:100]} == {
             client: first[client] for client in clients[:100]
         }
 
 
-def test_a_client_without_an_id_is_split_by_its_address(split_server):
-    models = [predict(split_server, RECORD)["model"] for _ in range(10)]
+def test_a_client_without_an_id_is_split_by_its_address(split_app):
+    models = [predict(split_app, RECORD)["model"] for _ in range(10)]
 
-    assert models == [predict(split_server, RECORD, client="127.0.0.1")["model"]] * 10
+    assert models == [predict(split_app, RECORD, client="127.0.0.1")["model"]] * 10
 
 
-def test_split_feedback_gives_live_errors_for_both_versions(split_server):
+def test_split_feedback_gives_live_errors_for_both_versions(split_app):
     by_model = {}
     for number in range(100):
-        body = predict(split_server, RECORD, f"feedback-{number}")
+        body = predict(split_app, RECORD, f"feedback-{number}")
         by_model.setdefault(body["model"]["alias"], body)
         if len(by_model) == 2:
             break
     assert set(by_model) == {"champion", "challenger"}
+    for alias, body in by_model.items():
+        assert list(logged_by_role(split_app, body["request_id"], rows=1)) == [alias]
 
-    answers = {alias: feedback(split_server, body["request_id"], 0, 250_000.0) for alias, body in by_model.items()}
+    answers = {alias: feedback(split_app, body["request_id"], 0, 250_000.0) for alias, body in by_model.items()}
 
     for alias, body in by_model.items():
-        rows = logged(split_server, body["request_id"], rows=1)
-        assert list(rows) == [alias]
         assert (answers[alias]["model_version"], answers[alias]["role"]) == (body["model"]["version"], alias)
         error = body["predictions"][0]["median_house_value"] - 250_000.0
         assert answers[alias]["error"] == pytest.approx(error, abs=0.01)
-        assert samples(split_server, "housing_live_mae_dollars")[(str(body["model"]["version"]), alias)] == (
+        assert samples(split_app, "housing_live_mae_dollars")[(str(body["model"]["version"]), alias)] == (
             pytest.approx(abs(error), abs=0.01)
         )
 
 
-def test_an_absent_or_failing_challenger_never_fails_a_request(tmp_path, migrated_store):
+def test_an_absent_or_failing_challenger_never_fails_a_request(tmp_path, migrated_store, caplog):
     store = fresh_store(tmp_path / "store", migrated_store)
     register_version(store, "champion")
-    one_worker = {"GUNICORN_WORKERS": "1"}
-    shadow = ready_server(tmp_path / "shadow", store, SERVE_CHALLENGER_MODE="shadow", **one_worker)
-    split = ready_server(
-        tmp_path / "split", store, SERVE_CHALLENGER_MODE="split", SERVE_CHALLENGER_SHARE="1", **one_worker
-    )
+    shadow = start_app(tmp_path / "shadow", store, challenger_mode="shadow")
+    split = start_app(tmp_path / "split", store, challenger_mode="split", challenger_share=1)
     try:
-        for server in (shadow, split):
-            assert requests.get(f"{server.url}/ready", timeout=5).json()["model"] == CHAMPION
-            assert predict(server, RECORD, "someone")["model"] == CHAMPION
+        for app in (shadow, split):
+            assert app.get("/ready").get_json()["model"] == CHAMPION
+            assert predict(app, RECORD, "someone")["model"] == CHAMPION
 
         register_version(store, "challenger", failing=True)
 
-        for server in (shadow, split):
-            assert reload(server)["challenger"] == CHALLENGER
-            bodies = [predict(server, RECORDS, f"client-{number}") for number in range(5)]
-            assert [body["model"] for body in bodies] == [CHAMPION] * 5
-            for body in bodies:
-                assert list(logged(server, body["request_id"], rows=len(RECORDS))) == ["champion"]
-        assert eventually(lambda: "shadow v2 failed" in shadow.logs(), timeout=10)
-        assert "challenger v2 failed; the champion answers" in split.logs()
+        with caplog.at_level(logging.ERROR, logger="serve.routing"):
+            for app in (shadow, split):
+                assert reload(app)["challenger"] == CHALLENGER
+                bodies = [predict(app, RECORDS, f"client-{number}") for number in range(5)]
+                assert [body["model"] for body in bodies] == [CHAMPION] * 5
+                for body in bodies:
+                    assert list(logged_by_role(app, body["request_id"], rows=len(RECORDS))) == ["champion"]
+        assert "shadow v2 failed" in caplog.text
+        assert "challenger v2 failed; the champion answers" in caplog.text
     finally:
-        shadow.stop()
-        split.stop()
+        for app in (shadow, split):
+            app.service.predictions.close()
 
 
 def test_promote_hands_the_champion_alias_to_the_challenger_of_a_running_server(tmp_path, contest_store):
@@ -219,21 +199,17 @@ def test_promote_hands_the_champion_alias_to_the_challenger_of_a_running_server(
     database.parent.mkdir()
     shutil.copy(contest_store.removeprefix("sqlite:///"), database)
     store = f"sqlite:///{database}"
-    server = ready_server(tmp_path / "server", store, SERVE_CHALLENGER_MODE="split", SERVE_CHALLENGER_SHARE="0.5")
     clients = [f"client-{number}" for number in range(20)]
-    try:
-        assert {predict(server, RECORD, client)["model"]["alias"] for client in clients} == {"champion", "challenger"}
+    with_split = {"challenger_mode": "split", "challenger_share": 0.5}
+    for app in running(start_app(tmp_path / "app", store, **with_split)):
+        assert {predict(app, RECORD, client)["model"]["alias"] for client in clients} == {"champion", "challenger"}
 
-        promoted = run_stage(PROJECT, "promote", env={"MLFLOW_TRACKING_URI": store})
+        promoted = run_module(PROJECT, "ops.promote", env={"MLFLOW_TRACKING_URI": store})
         assert promoted.returncode == 0, promoted.stderr
-        answer = reload(server)
+        answer = reload(app)
 
         assert answer["model"] == {**CHAMPION, "version": 2}
         assert answer["challenger"] is None
-
-        def only_the_new_champion_answers() -> bool:
-            return all(predict(server, RECORD, client)["model"] == {**CHAMPION, "version": 2} for client in clients)
-
-        assert eventually(only_the_new_champion_answers, timeout=30), server.logs()
-    finally:
-        server.stop()
+        assert {tuple(predict(app, RECORD, client)["model"].values()) for client in clients} == {
+            (MODEL_NAME, 2, "champion")
+        }

@@ -1,4 +1,4 @@
-"""POST /feedback: ground truth for served predictions, and the live RMSE/MAE it feeds to /metrics."""
+"""POST /feedback: ground truth for served predictions, and the live RMSE/MAE it feeds to /metrics (in process)."""
 
 from __future__ import annotations
 
@@ -6,46 +6,42 @@ import math
 import re
 
 import pytest
-import requests
 
-from tests.serve.conftest import RECORD, predict_logged
+from tests.serve.conftest import RECORD, App
 
 
-def gauge(server, name: str) -> float:
-    text = requests.get(f"{server.url}/metrics", timeout=30).text
+def gauge(app: App, name: str) -> float:
+    text = app.get("/metrics").text
     return float(re.search(rf'^{name}{{model_version="1",role="champion"}} (\S+)$', text, re.M)[1])
 
 
-def test_feedback_gives_the_live_rmse_and_mae_of_the_served_version(server):
+def test_feedback_gives_the_live_rmse_and_mae_of_the_served_version(app):
     records = [RECORD, {**RECORD, "median_income": 3.0}, {**RECORD, "housing_median_age": 12}]
-    body = predict_logged(server, records)
+    body = app.post("/predict", json=records).get_json()
     request_id, predicted = body["request_id"], [prediction["median_house_value"] for prediction in body["predictions"]]
+    app.logged(request_id, rows=3)
     actual = [300_000.0, 150_000.0, 420_000.0]
 
     answers = [
-        requests.post(
-            f"{server.url}/feedback", json={"request_id": request_id, "row": row, "actual_value": value}, timeout=30
-        )
+        app.post("/feedback", json={"request_id": request_id, "row": row, "actual_value": value})
         for row, value in enumerate(actual)
     ]
 
     assert [answer.status_code for answer in answers] == [200, 200, 200]
-    assert answers[2].json()["error"] == pytest.approx(predicted[2] - actual[2], abs=0.01)
+    assert answers[2].get_json()["error"] == pytest.approx(predicted[2] - actual[2], abs=0.01)
     errors = [p - a for p, a in zip(predicted, actual, strict=True)]
-    assert gauge(server, "housing_live_rmse_dollars") == pytest.approx(
+    assert gauge(app, "housing_live_rmse_dollars") == pytest.approx(
         math.sqrt(sum(e * e for e in errors) / 3), rel=1e-6, abs=0.01
     )
-    assert gauge(server, "housing_live_mae_dollars") == pytest.approx(sum(map(abs, errors)) / 3, rel=1e-6, abs=0.01)
-    assert gauge(server, "housing_live_feedback_count") == 3
+    assert gauge(app, "housing_live_mae_dollars") == pytest.approx(sum(map(abs, errors)) / 3, rel=1e-6, abs=0.01)
+    assert gauge(app, "housing_live_feedback_count") == 3
 
 
-def test_feedback_for_an_unknown_prediction_is_a_404(server):
-    response = requests.post(
-        f"{server.url}/feedback", json={"request_id": "never-served", "actual_value": 1.0}, timeout=30
-    )
+def test_feedback_for_an_unknown_prediction_is_a_404(app):
+    response = app.post("/feedback", json={"request_id": "never-served", "actual_value": 1.0})
 
     assert response.status_code == 404
-    assert response.json()["details"][0]["field"] == "request_id"
+    assert response.get_json()["details"][0]["field"] == "request_id"
 
 
 @pytest.mark.parametrize(
@@ -57,8 +53,8 @@ def test_feedback_for_an_unknown_prediction_is_a_404(server):
         ({"request_id": "", "actual_value": 1}, "request_id"),
     ],
 )
-def test_bad_feedback_is_refused_naming_the_field(server, body, field):
-    response = requests.post(f"{server.url}/feedback", json=body, timeout=30)
+def test_bad_feedback_is_refused_naming_the_field(app, body, field):
+    response = app.post("/feedback", json=body)
 
     assert response.status_code == 422
-    assert field in [detail["field"] for detail in response.json()["details"]]
+    assert field in [detail["field"] for detail in response.get_json()["details"]]

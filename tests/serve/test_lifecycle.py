@@ -6,10 +6,13 @@ import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from tests.conftest import eventually
 from tests.serve.conftest import ADMIN_TOKEN, RECORD, fresh_store, register_version, start_server
+
+pytestmark = pytest.mark.slow
 
 
 def predict(url: str, session: requests.Session) -> requests.Response:

@@ -11,7 +11,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.serve.conftest import ADMIN_TOKEN
+
+pytestmark = pytest.mark.slow
 
 
 def test_generated_requests_get_documented_answers_and_no_server_error(server, tmp_path):

@@ -1,17 +1,14 @@
-"""Drift of served traffic (GET /drift and its gauges) and the retrain endpoint's guards."""
+"""Drift of served traffic (GET /drift and its gauges) and the retrain endpoint's guards, in process."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from stages.schema import FEATURES, records
-from tests.conftest import eventually
-from tests.serve.conftest import ADMIN_TOKEN, Server, predict_logged, ready_server
+from housing.schema import RAW_COLUMNS, records
+from tests.serve.conftest import ADMIN_TOKEN, App, start_app
 from tests.synthetic import drifted_frame, housing_frame
 
 WINDOW = 300
@@ -21,69 +18,78 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def watched(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[Server]:
-    """A server measuring drift over its latest 300 served rows every second, with no pipeline beside it."""
-    workdir = tmp_path_factory.mktemp("drift")
-    settings = {"SERVE_DRIFT_WINDOW": str(WINDOW), "SERVE_DRIFT_SECONDS": "1"}
-    running = ready_server(workdir, champion_store, **settings)
+def watched(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[App]:
+    """A service measuring drift over its latest 300 served rows, with no pipeline beside it."""
+    app = start_app(tmp_path_factory.mktemp("drift"), champion_store, drift_window=WINDOW)
     try:
-        yield running
+        yield app
     finally:
-        running.stop()
+        app.service.predictions.close()
 
 
-def drift_gauges(server: Server) -> dict[str, float]:
-    text = requests.get(f"{server.url}/metrics", timeout=30).text
+def drift_gauges(app: App) -> dict[str, float]:
     return {
         sample.name + (f"[{sample.labels['feature']}]" if "feature" in sample.labels else ""): sample.value
-        for family in text_string_to_metric_families(text)
+        for family in text_string_to_metric_families(app.get("/metrics").text)
         for sample in family.samples
         if sample.name.startswith("housing_served_drift")
     }
 
 
-def test_served_traffic_is_compared_with_the_champions_training_data(watched: Server) -> None:
-    empty = requests.get(f"{watched.url}/drift", timeout=30).json()
+def serve(app: App, rows: list[dict]) -> None:
+    request_id = app.post("/predict", json=rows).get_json()["request_id"]
+    app.logged(request_id, rows=len(rows))
+
+
+def test_served_traffic_is_compared_with_the_champions_training_data(watched: App) -> None:
+    empty = watched.get("/drift").get_json()
     assert empty["rows"] == 0 and empty["problem"] == "no served predictions logged yet"
     assert empty["model"]["version"] == 1
 
-    predict_logged(watched, records(housing_frame(WINDOW, seed=5)[FEATURES]))
-    stable = requests.get(f"{watched.url}/drift", timeout=30).json()
+    serve(watched, records(housing_frame(WINDOW, seed=5)[RAW_COLUMNS]))
+    stable = watched.get("/drift").get_json()
     assert stable["rows"] == WINDOW and stable["problem"] is None and MOVED.isdisjoint(stable["drifted"])
-    assert set(stable["features"]) == set(FEATURES)
+    assert set(stable["features"]) == set(RAW_COLUMNS)
 
-    predict_logged(watched, records(drifted_frame(WINDOW)[FEATURES]))
-    shifted = requests.get(f"{watched.url}/drift", timeout=30).json()
+    serve(watched, records(drifted_frame(WINDOW)[RAW_COLUMNS]))
+    shifted = watched.get("/drift").get_json()
     assert set(shifted["drifted"]) >= MOVED
     assert shifted["features"]["ocean_proximity"]["test"] == "chi2"
 
-    def gauges_caught_up() -> dict[str, float]:
-        gauges = drift_gauges(watched)
-        return gauges if gauges.get("housing_served_drifted_features", 0) >= 3 else {}
-
-    gauges = eventually(gauges_caught_up, timeout=15)
+    gauges = drift_gauges(watched)
+    assert gauges["housing_served_drifted_features"] == len(shifted["drifted"])
     assert gauges["housing_served_drift_detected[median_income]"] == 1
     assert gauges["housing_served_drift_detected[longitude]"] == 0
     assert gauges["housing_served_drift_psi[median_income]"] == shifted["features"]["median_income"]["psi"]
     assert gauges["housing_served_drift_rows"] == WINDOW
 
 
-def test_retrain_endpoints_need_the_token(watched: Server) -> None:
-    assert requests.get(f"{watched.url}/admin/retrain", timeout=30).status_code == 401
-    refused = requests.post(f"{watched.url}/admin/retrain", json={}, timeout=30)
-    assert refused.status_code == 401 and refused.json()["details"][0]["field"] == "Authorization"
+def test_the_thresholds_are_the_servers_own_settings(tmp_path, champion_store: str) -> None:
+    """SERVE_DRIFT__PSI_THRESHOLD and friends: a lenient server flags nothing on the same traffic."""
+    lenient = start_app(tmp_path, champion_store, drift_window=WINDOW, drift={"psi_threshold": 1e6, "p_value": 1e-300})
+    try:
+        serve(lenient, records(drifted_frame(WINDOW)[RAW_COLUMNS]))
+        assert lenient.get("/drift").get_json()["drifted"] == []
+    finally:
+        lenient.service.predictions.close()
 
 
-def test_retrain_without_a_pipeline_checkout_is_refused_clearly(watched: Server, tmp_path: Path) -> None:
-    status = requests.get(f"{watched.url}/admin/retrain", headers=ADMIN, timeout=30).json()
+def test_retrain_endpoints_need_the_token(watched: App) -> None:
+    assert watched.get("/admin/retrain").status_code == 401
+    refused = watched.post("/admin/retrain", json={})
+    assert refused.status_code == 401 and refused.get_json()["details"][0]["field"] == "Authorization"
+
+
+def test_retrain_without_a_pipeline_checkout_is_refused_clearly(watched: App) -> None:
+    status = watched.get("/admin/retrain", headers=ADMIN).get_json()
     assert status == {"running": False, "last": None}
-    refused = requests.post(f"{watched.url}/admin/retrain", headers=ADMIN, timeout=30)
-    assert refused.status_code == 409 and refused.json()["error"] == "no pipeline to run"
-    assert refused.json()["details"][0]["field"] == "SERVE_PIPELINE_DIR"
+    refused = watched.post("/admin/retrain", headers=ADMIN)
+    assert refused.status_code == 409 and refused.get_json()["error"] == "no pipeline to run"
+    assert refused.get_json()["details"][0]["field"] == "SERVE_PIPELINE_DIR"
 
 
 @pytest.mark.parametrize("body", [{"dry_run": "sometimes"}, {"force": 0}, {"force": True, "extra": 1}, []])
-def test_bad_retrain_options_are_refused_naming_the_field(watched: Server, body: object) -> None:
-    refused = requests.post(f"{watched.url}/admin/retrain", headers=ADMIN, json=body, timeout=30)
+def test_bad_retrain_options_are_refused_naming_the_field(watched: App, body: object) -> None:
+    refused = watched.post("/admin/retrain", headers=ADMIN, json=body)
     assert refused.status_code == 422, refused.text
-    assert refused.json()["details"][0]["field"]
+    assert refused.get_json()["details"][0]["field"]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.slow
 
 
 def test_smoke_script_passes_on_a_ready_server(server):

@@ -8,10 +8,10 @@ import pytest
 import torch
 from pydantic import TypeAdapter
 
-from stages.models import fit_pipeline
+from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
+from ops.presets import PRESETS, dvc_flags, section_overrides
+from stages.families import fit_pipeline
 from stages.params import SECTIONS, FeatureParams, load_params
-from stages.presets import PRESETS, dvc_flags, section_overrides
-from stages.schema import FEATURES, TARGET, TARGET_SCALE
 from stages.telemetry import fit_telemetry
 from tests.conftest import PROJECT, TINY_PARAMS
 from tests.synthetic import housing_frame
@@ -27,7 +27,7 @@ def tiny(family: str, **overrides: object):
 
 def data():
     frame = housing_frame(300, seed=2)
-    X, y = frame[FEATURES], frame[TARGET].to_numpy() / TARGET_SCALE
+    X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
     return X[:200], y[:200], X[200:], y[200:]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stages.schema import COLUMNS
-from tests.conftest import run_stage, write_params
+from housing.schema import LABELLED_COLUMNS
+from tests.conftest import call_stage, write_params
 from tests.synthetic import housing_frame
 
 OUT = Path("data/raw/housing.csv")
@@ -53,7 +53,7 @@ def pinned_source(work: Path, rows: int = 30) -> Path:
 
 
 def ingest(work: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return run_stage(work, "ingest", "--incoming", "incoming", "--out", str(OUT), env=env)
+    return call_stage(work, "ingest", "--incoming", "incoming", "--out", str(OUT), env=env)
 
 
 def read_output(work: Path) -> pd.DataFrame:
@@ -61,7 +61,7 @@ def read_output(work: Path) -> pd.DataFrame:
 
 
 def expected_rows(*csv_files: Path) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(path)[COLUMNS] for path in csv_files], ignore_index=True)
+    return pd.concat([pd.read_csv(path)[LABELLED_COLUMNS] for path in csv_files], ignore_index=True)
 
 
 def stray_files(work: Path, keep: tuple[str, ...] = ()) -> list[str]:
@@ -91,7 +91,7 @@ def test_local_source_with_matching_sha256_is_written_whole(work):
 
     assert result.returncode == 0, result.stderr
     pd.testing.assert_frame_equal(read_output(work), expected_rows(source))
-    assert list(read_output(work).columns) == COLUMNS
+    assert list(read_output(work).columns) == LABELLED_COLUMNS
     assert stray_files(work, keep=(OUT.name,)) == []
 
 
@@ -179,7 +179,7 @@ def test_incoming_batches_are_appended_in_name_order(work):
 
 def test_batch_columns_may_come_in_any_order(work):
     source = pinned_source(work, rows=10)
-    batch = write_csv(work / "incoming" / "b.csv", housing_frame(4, seed=1)[COLUMNS[::-1]])
+    batch = write_csv(work / "incoming" / "b.csv", housing_frame(4, seed=1)[LABELLED_COLUMNS[::-1]])
 
     assert ingest(work).returncode == 0
     pd.testing.assert_frame_equal(read_output(work), expected_rows(source, batch))

@@ -9,14 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stages.preprocess import SHOWN_PROBLEMS, SPLITS
-from stages.schema import COLUMNS, FEATURES
-from tests.conftest import TINY_PARAMS, run_stage, write_params
+from housing.schema import LABELLED_COLUMNS, RAW_COLUMNS
+from stages.preprocess import SHOWN_PROBLEMS
+from stages.splits import SPLITS
+from tests.conftest import TINY_PARAMS, call_stage, write_params
 from tests.synthetic import housing_frame
 
 RAW = Path("data/raw/housing.csv")
 OUT = Path("data/processed")
-REPORT = Path("metrics/preprocess.json")
+REPORT = Path("reports/preprocess.json")
 
 
 def write_raw(work: Path, frame: pd.DataFrame) -> None:
@@ -28,7 +29,7 @@ def set_preprocess(work: Path, **changes: object) -> None:
 
 
 def preprocess(work: Path) -> subprocess.CompletedProcess:
-    return run_stage(work, "preprocess", "--raw", str(RAW), "--out", str(OUT), "--report", str(REPORT))
+    return call_stage(work, "preprocess", "--raw", str(RAW), "--out", str(OUT), "--report", str(REPORT))
 
 
 def read_splits(work: Path) -> dict[str, pd.DataFrame]:
@@ -62,12 +63,12 @@ def split_of_each_row(splits: dict[str, pd.DataFrame]) -> dict[tuple, str]:
     return {
         tuple(row): split
         for split, frame in splits.items()
-        for row in frame[FEATURES].fillna({"total_bedrooms": -1.0}).itertuples(index=False)
+        for row in frame[RAW_COLUMNS].fillna({"total_bedrooms": -1.0}).itertuples(index=False)
     }
 
 
 def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(COLUMNS).reset_index(drop=True)
+    return frame.sort_values(LABELLED_COLUMNS).reset_index(drop=True)
 
 
 def with_bad_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +91,7 @@ def test_writes_three_splits_with_the_schema_columns(baseline):
 
     assert sorted(path.name for path in (baseline / OUT).iterdir()) == sorted(f"{split}.parquet" for split in SPLITS)
     for frame in splits.values():
-        assert list(frame.columns) == COLUMNS
+        assert list(frame.columns) == LABELLED_COLUMNS
         assert len(frame) > 0
 
 

@@ -3,110 +3,84 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pytest
 
-from stages.schema import FEATURES
-from tests.conftest import run_stage
+from housing.schema import RAW_COLUMNS
+from stages.params import MODEL_PARAMS
+from tests.conftest import copy_repo, logged_runs, registered_model, run_stage
+from tests.legacy_layout import register_legacy_champion
 from tests.synthetic import housing_frame
 
-FAMILIES = ("linear", "lightgbm")
+pytestmark = pytest.mark.slow
 NAME = "california-housing"
 
 
 @pytest.fixture
-def evaluated(workdir: Path, mlflow_uri: str) -> Path:
-    """A workdir with two trained families and metrics/evaluate.json."""
-    steps = [
-        ("preprocess", "--raw", "data/raw/housing.csv", "--out", "data/processed", "--report", "metrics/p.json"),
-        *[
-            (
-                "train",
-                family,
-                "--splits",
-                "data/processed",
-                "--out",
-                f"models/{family}",
-                "--metrics",
-                f"m/{family}.json",
-            )
-            for family in FAMILIES
-        ],
-        (
-            "evaluate",
-            *FAMILIES,
-            "--models",
-            "models",
-            "--splits",
-            "data/processed",
-            "--metrics",
-            "metrics/evaluate.json",
-            "--plots",
-            "plots",
-        ),
-    ]
-    for module, *args in steps:
-        result = run_stage(workdir, module, *args)
-        assert result.returncode == 0, result.stderr
-    return workdir
+def evaluated(trained_repo: Path, tmp_path: Path) -> Path:
+    """A copy of a repository whose pipeline ran once: every family's model folder and scores are there.
+    Each test registers into its own fresh store (mlflow_uri), where no run of those models exists."""
+    return copy_repo(trained_repo, tmp_path)
 
 
-def register(workdir: Path, env: dict | None = None) -> dict:
+def register(workdir: Path, env: dict | None = None) -> tuple[dict, str]:
     result = run_stage(
         workdir,
         "register",
-        "--evaluation",
-        "metrics/evaluate.json",
+        "--scores",
+        "metrics",
         "--models",
         "models",
         "--splits",
         "data/processed",
         "--receipt",
-        "models/registered.json",
+        "reports/registered.json",
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads((workdir / "models" / "registered.json").read_text())
+    return json.loads((workdir / "reports" / "registered.json").read_text()), result.stdout
+
+
+def scores(workdir: Path) -> dict[str, dict]:
+    return {family: json.loads((workdir / "metrics" / f"{family}.json").read_text()) for family in MODEL_PARAMS}
 
 
 def test_first_model_becomes_champion_and_an_equal_one_only_challenger(evaluated, mlflow_uri):
-    evaluation = json.loads((evaluated / "metrics" / "evaluate.json").read_text())
-    best = min(evaluation, key=lambda family: evaluation[family]["val"]["rmse"])
+    """The model folders were trained against another store, as after DVC restored train stages from
+    its run cache: register logs the folder in this store first."""
+    evaluation = scores(evaluated)
+    best = min(evaluation, key=lambda family: evaluation[family]["val_rmse"])
 
-    first = register(evaluated)
+    first, _ = register(evaluated)
     assert first["promoted"] is True and first["alias"] == "champion"
     assert first["model_family"] == best and first["version"] == 1
     assert first["metrics"] == evaluation[best]
+    (restore_run,) = logged_runs(mlflow_uri, NAME)
+    assert restore_run.info.run_name == f"restore {best}" and restore_run.info.run_id in first["source"]
 
-    second = register(evaluated)
+    second, _ = register(evaluated)
     assert second["promoted"] is False and second["alias"] == "challenger"
-    assert second["previous_champion_test_rmse"] == pytest.approx(evaluation[best]["test"]["rmse"])
+    assert second["previous_champion_test_rmse"] == pytest.approx(evaluation[best]["test_rmse"])
 
     client = mlflow.MlflowClient(mlflow_uri)
     assert int(client.get_model_version_by_alias(NAME, "champion").version) == 1
     assert int(client.get_model_version_by_alias(NAME, "challenger").version) == 2
-    champion = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
-    predicted = np.asarray(champion.predict(housing_frame(3, seed=5)[FEATURES])).ravel()
-    assert np.isfinite(predicted).all()
+    assert client.get_model_version(NAME, "1").tags["test_rmse"] == str(evaluation[best]["test_rmse"])
+    predicted = registered_model(mlflow_uri, NAME, "champion").predict(housing_frame(3, seed=6)[RAW_COLUMNS])
+    assert np.isfinite(np.asarray(predicted)).all()
 
 
-def test_a_model_folder_from_another_store_is_logged_before_registering(evaluated, tmp_path, migrated_store):
-    """What happens after DVC restores train stages from its run cache: no run exists in this store."""
-    other_store = tmp_path / "other"
-    other_store.mkdir()
-    shutil.copy(migrated_store, other_store / "mlflow.db")
-    other_uri = f"sqlite:///{other_store / 'mlflow.db'}"
+def test_a_champion_of_the_former_layout_is_replaced(evaluated, mlflow_uri, tmp_path):
+    """It names stages.* classes this code does not have: it cannot be scored or served, so it is replaced."""
+    assert register_legacy_champion(mlflow_uri, NAME, tmp_path) == 1
 
-    receipt = register(evaluated, env={"MLFLOW_TRACKING_URI": other_uri})
-    assert receipt["promoted"] is True
+    receipt, output = register(evaluated)
 
-    mlflow.set_tracking_uri(other_uri)
-    (restore_run,) = mlflow.search_runs(experiment_names=[NAME], output_format="list")
-    assert restore_run.info.run_name == f"restore {receipt['model_family']}"
-    assert restore_run.info.run_id in receipt["source"]
-    champion = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
-    assert np.isfinite(np.asarray(champion.predict(housing_frame(3, seed=6)[FEATURES]))).all()
+    assert receipt["promoted"] is True and receipt["version"] == 2
+    assert receipt["previous_champion_test_rmse"] is None
+    assert "the current champion cannot be loaded by this code, so it is replaced" in output
+    assert "stages.features" in output
+    assert int(mlflow.MlflowClient(mlflow_uri).get_model_version_by_alias(NAME, "champion").version) == 2

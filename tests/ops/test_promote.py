@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from stages import promote
+from ops import promote
 from tests.conftest import write_params
 
 NAME = "california-housing"

@@ -19,8 +19,8 @@ from sklearn.neighbors import KDTree
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from stages.distribution import profile
-from stages.schema import NUMERIC_FEATURES, OCEAN_CLASSES
+from housing.drift import profile
+from housing.schema import NUMERIC_COLUMNS, OCEAN_CLASSES
 
 COASTAL_CITIES: dict[str, tuple[float, float]] = {
     "los_angeles": (34.05, -118.24),
@@ -54,7 +54,7 @@ def block_features(raw: RawColumns, bedroom_ratio: float) -> dict[str, np.ndarra
     Plain numpy on the columns: serving transforms one row per request, where pandas' per-column
     overhead would cost more than the trees.
     """
-    column = {name: np.asarray(raw[name], dtype=float) for name in NUMERIC_FEATURES}
+    column = {name: np.asarray(raw[name], dtype=float) for name in NUMERIC_COLUMNS}
     rooms, households = column["total_rooms"], column["households"]
     latitude, longitude = column["latitude"], column["longitude"]
     bedrooms = np.where(np.isnan(column["total_bedrooms"]), rooms * bedroom_ratio, column["total_bedrooms"])
@@ -84,7 +84,7 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
     spread (std) of their log prices, their mean housing age and the distance to the k-th of them;
     plus the neighbours' median income and the row's income relative to it.
 
-    `reference_` profiles the raw training rows (stages.distribution), so that whoever serves the
+    `reference_` profiles the raw training rows (housing.drift), so that whoever serves the
     model can measure how far its traffic has drifted from what it learned on.
     """
 

@@ -2,12 +2,12 @@
 
 Per feature: the population stability index (PSI, over the reference's decile bins) and a two-sample
 test, Kolmogorov-Smirnov for the numbers and chi-square for ocean_proximity. A feature drifts when
-its PSI reaches `drift.psi_threshold`, or when its test rejects at `drift.p_value` with an effect
-(KS statistic, Cramér's V) of at least `drift.min_effect`: with thousands of rows a test alone flags
-differences too small to matter.
+its PSI reaches `psi_threshold`, or when its test rejects at `p_value` with an effect (KS statistic,
+Cramér's V) of at least `min_effect`: with thousands of rows a test alone flags differences too small
+to matter (DriftThresholds; the pipeline sets them in params.yaml `drift`, the server in SERVE_DRIFT__*).
 
 Comparisons start from a `profile` of the reference rows, small enough to travel inside every logged
-model (HousingFeatures.reference_), so serving and the retrain trigger measure served traffic against
+model (HousingFeatures.reference_), so serving and the retrain decision measure served traffic against
 a model's own training data without a copy of it.
 
 scipy, not Evidently: the statistics are three scipy calls, and Evidently would add some thirty
@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
-from stages.params import DriftParams
-from stages.schema import NUMERIC_FEATURES, OCEAN_CLASSES
+from housing.schema import NUMERIC_COLUMNS, OCEAN_CLASSES
 
 Profile = dict[str, Any]
 """A reference sample's shape: per number, decile edges, the share of rows between them and a random
@@ -35,11 +35,25 @@ PSI_FLOOR = 1e-4
 """Empty bins count as this share, so one empty bin cannot make the PSI infinite."""
 
 
+class DriftThresholds(BaseModel):
+    """When a feature counts as drifted. The defaults are what params.yaml ships with (a test keeps them
+    equal), so the server judges served traffic as the pipeline judges batches unless told otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    psi_threshold: float = Field(default=0.2, gt=0, description="A feature drifts at this PSI or above...")
+    p_value: float = Field(default=0.01, gt=0, lt=1, description="...or when its two-sample test rejects at this level")
+    min_effect: float = Field(
+        default=0.1, ge=0, le=1, description="...with at least this effect (KS statistic, Cramér's V)."
+    )
+    min_rows: int = Field(default=50, gt=0, description="Samples with fewer rows are reported but never flagged.")
+
+
 def profile(reference: pd.DataFrame, seed: int = 0) -> Profile:
     """Summarise reference rows (raw feature columns) for later comparisons."""
     rng = np.random.default_rng(seed)
     numeric = {}
-    for name in NUMERIC_FEATURES:
+    for name in NUMERIC_COLUMNS:
         values = reference[name].dropna().to_numpy(dtype=float)
         edges = np.unique(np.quantile(values, np.linspace(0, 1, PROFILE_BINS + 1)[1:-1]))
         sample = rng.choice(values, size=min(PROFILE_SAMPLE, len(values)), replace=False)
@@ -49,14 +63,14 @@ def profile(reference: pd.DataFrame, seed: int = 0) -> Profile:
     return {"rows": len(reference), "numeric": numeric, "categorical": categorical}
 
 
-def compare(reference: Profile, current: pd.DataFrame, params: DriftParams) -> dict[str, Any]:
+def compare(reference: Profile, current: pd.DataFrame, thresholds: DriftThresholds) -> dict[str, Any]:
     """Per-feature drift of `current` rows (raw feature columns) from the reference profile."""
     features = {
-        name: _numeric_drift(summary, current[name].dropna().to_numpy(dtype=float), params)
+        name: _numeric_drift(summary, current[name].dropna().to_numpy(dtype=float), thresholds)
         for name, summary in reference["numeric"].items()
     }
     features["ocean_proximity"] = _category_drift(
-        np.asarray(reference["categorical"]["ocean_proximity"]), current["ocean_proximity"], params
+        np.asarray(reference["categorical"]["ocean_proximity"]), current["ocean_proximity"], thresholds
     )
     drifted = [name for name, result in features.items() if result["drifted"]]
     return {"rows": len(current), "drifted_count": len(drifted), "drifted": drifted, "features": features}
@@ -79,23 +93,23 @@ def _as_shares(counts: np.ndarray) -> np.ndarray:
     return counts / total if total else np.zeros(len(counts))
 
 
-def _numeric_drift(reference: dict[str, np.ndarray], values: np.ndarray, params: DriftParams) -> dict[str, Any]:
+def _numeric_drift(reference: dict[str, np.ndarray], values: np.ndarray, thresholds: DriftThresholds) -> dict[str, Any]:
     shares = _shares(values, reference["edges"])
     statistic, p_value = stats.ks_2samp(reference["sample"], values) if len(values) else (None, None)
     labels = [f"≤{edge:.3g}" for edge in reference["edges"]] + ["more"]
     return {
-        **_judge("ks", psi(reference["shares"], shares), statistic, p_value, len(values), params),
+        **_judge("ks", psi(reference["shares"], shares), statistic, p_value, len(values), thresholds),
         "plot": _bars(labels, reference["shares"], shares),
     }
 
 
-def _category_drift(reference: np.ndarray, column: pd.Series, params: DriftParams) -> dict[str, Any]:
+def _category_drift(reference: np.ndarray, column: pd.Series, thresholds: DriftThresholds) -> dict[str, Any]:
     observed = column.value_counts()
     counts = np.array([observed.get(category, 0) for category in OCEAN_CLASSES])
     shares, expected = _as_shares(counts), _as_shares(reference)
     effect, p_value = _chi2(reference, counts)
     return {
-        **_judge("chi2", psi(expected, shares), effect, p_value, int(counts.sum()), params),
+        **_judge("chi2", psi(expected, shares), effect, p_value, int(counts.sum()), thresholds),
         "plot": _bars(list(OCEAN_CLASSES), expected, shares),
     }
 
@@ -120,15 +134,15 @@ def _judge(
     effect: float | None,
     p_value: float | None,
     rows: int,
-    params: DriftParams,
+    thresholds: DriftThresholds,
 ) -> dict[str, Any]:
     """One feature's figures, and whether they count as drift (never on fewer than min_rows rows)."""
-    rejects = p_value is not None and p_value < params.p_value and effect >= params.min_effect
+    rejects = p_value is not None and p_value < thresholds.p_value and effect >= thresholds.min_effect
     return {
         "test": test,
         "rows": rows,
         "psi": round(psi_value, 4),
         "effect": None if effect is None else round(float(effect), 4),
         "p_value": None if p_value is None else float(f"{p_value:.4g}"),
-        "drifted": bool(rows >= params.min_rows and (psi_value >= params.psi_threshold or rejects)),
+        "drifted": bool(rows >= thresholds.min_rows and (psi_value >= thresholds.psi_threshold or rejects)),
     }

@@ -1,6 +1,6 @@
 """promote: make the challenger the champion, in one command (`make promote`).
 
-    python -m stages.promote [--by NAME]
+    python -m ops.promote [--by NAME]
 
 Moves the `champion` alias of params.yaml's register.model_name to the version `challenger` names,
 removes the `challenger` alias, and tags that version with who promoted it, when, and which version
@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from housing.registry import CHALLENGER, CHAMPION
 from stages.errors import StageError, exits_cleanly
 from stages.params import RegisterParams, load_params
-from stages.tracking import CHALLENGER, CHAMPION, tracking_uri
+from stages.tracking import tracking_uri
 
 
 def current_user() -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from stages.schema import COLUMNS, HousingRow, row_errors
+from housing.schema import LABELLED_COLUMNS, HousingRow, row_errors
 from tests.synthetic import housing_frame
 
 VALID_ROW = {
@@ -157,8 +157,8 @@ def test_row_errors_rejects_bedrooms_above_rooms_as_a_row_problem():
 
 
 def test_synthetic_frame_has_the_schema_columns():
-    assert list(housing_frame(5).columns) == COLUMNS
+    assert list(housing_frame(5).columns) == LABELLED_COLUMNS
 
 
 def test_row_errors_accepts_empty_frame():
-    assert row_errors(pd.DataFrame(columns=COLUMNS)) == []
+    assert row_errors(pd.DataFrame(columns=LABELLED_COLUMNS)) == []

@@ -1,4 +1,4 @@
-"""The one definition of a raw California block group, used by every stage and by serving.
+"""The one definition of a raw California block group, used by the pipeline, the logged model and serving.
 
 Bounds are physical limits with some slack around what the 1990 census data holds (block groups
 of up to ~40,000 rooms and people), so that plausible new batches pass and nonsense (negative
@@ -7,13 +7,10 @@ rooms, a point in Nevada, 1e300 households that would overflow the features) is 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
-
-from stages.errors import StageError
 
 OceanProximity = Literal["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"]
 OCEAN_CLASSES: tuple[str, ...] = OceanProximity.__args__
@@ -53,24 +50,13 @@ class LabelledHousingRow(HousingRow):
     median_house_value: float = Field(gt=0, le=10_000_000, description="Median house value, dollars.")
 
 
-FEATURES: list[str] = list(HousingRow.model_fields)
-NUMERIC_FEATURES: list[str] = [name for name in FEATURES if name != "ocean_proximity"]
-COLUMNS: list[str] = [*FEATURES, TARGET]
+RAW_COLUMNS: list[str] = list(HousingRow.model_fields)
+"""The raw input columns a model takes (the engineered features are housing.features' business)."""
+NUMERIC_COLUMNS: list[str] = [name for name in RAW_COLUMNS if name != "ocean_proximity"]
+LABELLED_COLUMNS: list[str] = [*RAW_COLUMNS, TARGET]
+"""The columns of a raw CSV: the inputs and the observed price."""
 
 _labelled_rows = TypeAdapter(list[LabelledHousingRow])
-
-
-def read_raw_csv(path: Path, label: str) -> pd.DataFrame:
-    """Read a raw CSV and check it has exactly the schema's columns (in any order)."""
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise StageError(f"{label}: not a readable CSV ({error})") from None
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    unexpected = [column for column in frame.columns if column not in COLUMNS]
-    if missing or unexpected:
-        raise StageError(f"{label}: wrong columns (missing {missing}, unexpected {unexpected})")
-    return frame[COLUMNS]
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

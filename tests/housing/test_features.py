@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.features import HousingFeatures, preprocessing
-from stages.schema import FEATURES, TARGET
+from housing.features import HousingFeatures, preprocessing
+from housing.schema import RAW_COLUMNS, TARGET
 from tests.synthetic import housing_frame
 
 NEIGHBOURS = (3, 8)
@@ -24,7 +24,7 @@ def train() -> pd.DataFrame:
 
 
 def features_and_price(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    return frame[FEATURES], frame[TARGET].to_numpy(dtype=float, copy=True)
+    return frame[RAW_COLUMNS], frame[TARGET].to_numpy(dtype=float, copy=True)
 
 
 def neighbour_columns(frame: pd.DataFrame) -> list[str]:
@@ -91,7 +91,7 @@ def test_out_of_fold_price_is_a_mean_of_other_training_prices(train):
 def test_transform_of_unseen_rows_without_bedrooms_has_no_nan(train):
     raw, price = features_and_price(train)
     transformer = named_features(NEIGHBOURS, random_state=0).fit(raw, price)
-    unseen = housing_frame(30, seed=5)[FEATURES].assign(total_bedrooms=np.nan)
+    unseen = housing_frame(30, seed=5)[RAW_COLUMNS].assign(total_bedrooms=np.nan)
 
     out = transformer.transform(unseen)
 
@@ -103,7 +103,7 @@ def test_transform_of_unseen_rows_without_bedrooms_has_no_nan(train):
 
 def test_pipeline_transform_of_unseen_rows_is_finite(train):
     pipeline, _ = fitted_pipeline(train)
-    unseen = housing_frame(30, seed=5)[FEATURES]
+    unseen = housing_frame(30, seed=5)[RAW_COLUMNS]
     unseen.loc[[0, 1, 2], "total_bedrooms"] = np.nan
 
     out = pipeline.transform(unseen)
@@ -122,7 +122,7 @@ def test_training_output_has_no_nan_despite_missing_bedrooms(train):
 
 def test_transform_of_a_row_does_not_depend_on_its_batch(train):
     pipeline, _ = fitted_pipeline(train)
-    unseen = housing_frame(10, seed=6)[FEATURES]
+    unseen = housing_frame(10, seed=6)[RAW_COLUMNS]
 
     together = pipeline.transform(unseen)
     alone = pd.concat([pipeline.transform(unseen.iloc[[row]]) for row in range(10)])
@@ -136,7 +136,7 @@ def test_feature_names_match_output_columns(train):
     names = list(pipeline.get_feature_names_out())
 
     assert names == list(out.columns)
-    assert names == list(pipeline.transform(train[FEATURES].head(5)).columns)
+    assert names == list(pipeline.transform(train[RAW_COLUMNS].head(5)).columns)
     assert len(set(names)) == len(names)
     assert {"neighbour_price_k3", "neighbour_price_k8", "ocean_1h_ocean", "ocean_near_bay"} <= set(names)
 
@@ -150,7 +150,7 @@ def test_feature_names_are_safe_for_gradient_boosting_libraries(train):
 
 
 def test_preprocessing_is_deterministic_for_a_seed(train):
-    unseen = housing_frame(20, seed=7)[FEATURES]
+    unseen = housing_frame(20, seed=7)[RAW_COLUMNS]
     first, first_out = fitted_pipeline(train, seed=3)
     second, second_out = fitted_pipeline(train, seed=3)
 

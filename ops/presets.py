@@ -1,6 +1,6 @@
 """Named sets of param overrides, the one definition behind `make gpu-preset` and bench/gpu.
 
-python -m stages.presets gpu     # prints the `dvc exp run -S ...` flags
+python -m ops.presets gpu     # prints the `dvc exp run -S ...` flags
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The served model: which version the registry alias names, loaded once per worker and swapped live.
+"""The served models: the version a registry alias names, loaded once per worker and swapped live.
 
 Predictions run the logged scikit-learn pipeline itself (`PyFuncModel.get_raw_model()`): the exact
 object evaluate scored through pyfunc, minus pyfunc's per-call schema enforcement, which the
@@ -9,6 +9,7 @@ Each gunicorn worker predicts one request at a time, so the model's estimators g
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,8 +22,11 @@ import mlflow
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from stages.features import RawColumns
-from stages.schema import TARGET_SCALE
+from housing.features import RawColumns
+from housing.schema import TARGET_SCALE
+
+FORMER_MODEL_CODE = "stages"
+"""Where the model code lived before the model package (housing/): models logged then name its classes."""
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +51,51 @@ Listener = Callable[[ServedModel | None, ServedModel | None], None]
 """Told (previous, current) when a watcher swaps models."""
 
 
+class IncompatibleModel(Exception):
+    """A registered version this code cannot serve: its pipeline was built by an older layout of the code."""
+
+    def __init__(self, name: str, version: int, detail: str):
+        super().__init__(
+            f"{name} v{version} was trained by an incompatible version of housing-mlops ({detail}; this server"
+            " runs the model package `housing`): retrain and register a new champion with `make repro`"
+            " (or `dvc repro` where the pipeline runs), then POST /admin/reload"
+        )
+
+
+def former_code(pipeline: Any) -> list[str]:
+    """The modules of the former model code that the pipeline's steps come from (none for current models)."""
+    steps = [step for _, step in pipeline.steps] if hasattr(pipeline, "steps") else [pipeline]
+    modules = {type(step).__module__ for step in steps}
+    return sorted(module for module in modules if module.split(".")[0] == FORMER_MODEL_CODE)
+
+
+def load_pipeline(client: MlflowClient, name: str, version: int) -> mlflow.pyfunc.PyFuncModel:
+    """Load one registered version; one of the former layout is an IncompatibleModel.
+
+    Such a model names classes under stages/, which either fail to import here or, when its carried
+    code is found first, would run code other than the model package this server was built with.
+    The artifacts are fetched from where the registry says they are, with this client's store, so no
+    process-wide MLflow setting is involved.
+    """
+    location = client.get_model_version_download_uri(name, str(version))
+    with tempfile.TemporaryDirectory(prefix="model-") as scratch:
+        local = mlflow.artifacts.download_artifacts(location, dst_path=scratch, tracking_uri=client.tracking_uri)
+        try:
+            model = mlflow.pyfunc.load_model(local)
+        except Exception as error:
+            if f"{FORMER_MODEL_CODE}." in str(error):
+                raise IncompatibleModel(name, version, f"it cannot be loaded: {_one_line(error)}") from error
+            raise
+    former = former_code(model.get_raw_model())
+    if former:
+        raise IncompatibleModel(name, version, f"its pipeline is built from {', '.join(former)}")
+    return model
+
+
 def load_version(client: MlflowClient, name: str, alias: str) -> ServedModel:
     """Load the version `alias` names now, with its registration tags and logged metadata."""
     version = client.get_model_version_by_alias(name, alias)
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    model = load_pipeline(client, name, int(version.version))
     metadata = model.metadata
     info = {
         "name": name,
@@ -77,7 +122,7 @@ def single_threaded(pipeline: Any) -> Any:
     return pipeline.set_params(**dict.fromkeys(n_jobs, 1))
 
 
-class ChampionWatcher:
+class AliasWatcher:
     """Keeps the version that the alias names loaded: retries until it can, then polls for a new one.
 
     A new version is loaded beside the old one and swapped in with a single assignment, so requests
@@ -93,12 +138,13 @@ class ChampionWatcher:
         self,
         name: str,
         alias: str,
+        tracking_uri: str,
         poll_seconds: float,
         retry_seconds: float,
         reload_marker: Path,
         optional: bool = False,
     ):
-        self.name, self.alias, self.optional = name, alias, optional
+        self.name, self.alias, self.tracking_uri, self.optional = name, alias, tracking_uri, optional
         self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
         self.reload_marker = reload_marker
         self.current: ServedModel | None = None
@@ -120,7 +166,7 @@ class ChampionWatcher:
         """Load the aliased version if it differs from the served one; True when a new one was swapped in."""
         with self._lock:
             try:
-                client = MlflowClient()
+                client = MlflowClient(self.tracking_uri, self.tracking_uri)
                 wanted = client.get_registered_model(self.name).aliases.get(self.alias)
                 if wanted is None:
                     self._alias_missing()
@@ -128,6 +174,9 @@ class ChampionWatcher:
                 if self.current is not None and self.current.version == int(wanted):
                     return False
                 loaded = load_version(client, self.name, self.alias)
+            except IncompatibleModel as error:
+                self._report(f"cannot serve models:/{self.name}@{self.alias}: {error}")
+                return False
             except Exception as error:  # registry down, model missing, artifacts unreadable: keep serving
                 self._report(f"cannot load models:/{self.name}@{self.alias}: {_one_line(error)}")
                 return False

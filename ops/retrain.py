@@ -1,28 +1,26 @@
-"""trigger: decide from the evidence whether to retrain, retrain through DVC if so, and record why.
+"""retrain: decide from the evidence whether to retrain, retrain through DVC if so, and record why.
 
-    python -m stages.trigger [--dry-run] [--force]        (make retrain)
+    python -m ops.retrain [--dry-run] [--force]        (make retrain)
 
-The evidence, each against its threshold in params.yaml (`trigger`):
-- new data: rows ingested since the last training (data/raw against metrics/preprocess.json);
-- drift of each new batch (metrics/drift.json, refreshed with `dvc repro drift`) and of the latest
+The evidence, each against its threshold in params.yaml (`retrain`):
+- new data: rows ingested since the last training (data/raw against reports/preprocess.json);
+- drift of each new batch (reports/drift.json, refreshed with `dvc repro drift`) and of the latest
   served inputs (the prediction log) against the champion's own training profile;
 - the champion's live RMSE over the latest feedback (the prediction log);
 - the time since the last model was registered (the MLflow registry).
 Any one reached means retrain: `dvc repro`, whose register stage makes the new model champion only
 if it beats the current one (otherwise challenger). The decision, its evidence and the outcome go to
-reports/retrain/<time>.json and status.json; a lock keeps two triggers (make, API, schedule) apart.
+reports/retrain/<time>.json and status.json; a lock keeps two runs (make, API, schedule) apart
+(serve.retrain_lock is the contract with POST /admin/retrain).
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,48 +32,24 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from housing.drift import DriftThresholds
+from housing.registry import CHAMPION
 from serve import prediction_log
+from serve.drift import served_traffic_drift, training_profile
+from serve.retrain_lock import LOCK, RECORDS, STATUS, RetrainRunning, hold
 from serve.settings import Settings
 from stages.atomic import write_json, write_text
-from stages.distribution import compare
-from stages.drift import render_report
+from stages.drift_report import render_report
 from stages.errors import StageError, exits_cleanly
-from stages.params import DriftParams, MlflowParams, RegisterParams, TriggerParams, load_params
-from stages.schema import FEATURES
-from stages.tracking import CHAMPION, RETRAIN_REASON_ENV, configure_tracking
+from stages.params import MlflowParams, RegisterParams, RetrainParams, load_params
+from stages.tracking import RETRAIN_REASON_ENV, configure_tracking
 
-RECORDS = Path("reports/retrain")
-LOCK, STATUS = RECORDS / "lock", RECORDS / "status.json"
 RAW, DRIFT, PREPROCESS, RECEIPT = (
     Path("data/raw/housing.csv"),
-    Path("metrics/drift.json"),
-    Path("metrics/preprocess.json"),
-    Path("models/registered.json"),
+    Path("reports/drift.json"),
+    Path("reports/preprocess.json"),
+    Path("reports/registered.json"),
 )
-
-
-def lock_held(lock_file: Path) -> bool:
-    """Whether a trigger holds `lock_file` now (tested by taking it for an instant)."""
-    if not lock_file.exists():
-        return False
-    with open(lock_file) as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-    return False
-
-
-@contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold `lock_file` for the duration, or fail at once if another trigger holds it."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StageError(f"another retrain is running (it holds {lock_file})") from None
-        yield
 
 
 def dvc(*args: str, env: dict[str, str] | None = None) -> None:
@@ -86,7 +60,7 @@ def dvc(*args: str, env: dict[str, str] | None = None) -> None:
 
 @dataclass
 class Evidence:
-    """What the trigger measured, and the reasons to retrain: the checks whose threshold was reached."""
+    """What was measured, and the reasons to retrain: the checks whose threshold was reached."""
 
     figures: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -96,7 +70,7 @@ class Evidence:
             self.reasons.append(reason)
 
 
-def new_data(evidence: Evidence, params: TriggerParams) -> None:
+def new_data(evidence: Evidence, params: RetrainParams) -> None:
     """Rows ingested since the last training, and the drift of the batches they came in."""
     trained_on = json.loads(PREPROCESS.read_text())["rows_in"] if PREPROCESS.exists() else 0
     new_rows = len(pd.read_csv(RAW, usecols=["longitude"])) - trained_on
@@ -108,7 +82,7 @@ def new_data(evidence: Evidence, params: TriggerParams) -> None:
         evidence.check(len(drifted) >= params.drifted_features, f"batch {name} drifted in {', '.join(drifted)}")
 
 
-def model_age(evidence: Evidence, client: MlflowClient, name: str, params: TriggerParams) -> None:
+def model_age(evidence: Evidence, client: MlflowClient, name: str, params: RetrainParams) -> None:
     """Days since the newest registered version, champion or not: the last time the pipeline trained."""
     newest = client.search_model_versions(f"name = '{name}'", max_results=1, order_by=["creation_timestamp DESC"])
     if not newest:
@@ -119,17 +93,17 @@ def model_age(evidence: Evidence, client: MlflowClient, name: str, params: Trigg
     evidence.check(days > params.max_age_days, f"last trained {days:.1f} days ago")
 
 
-def served_traffic(evidence: Evidence, champion: ModelVersion, params: TriggerParams, log: Path) -> None:
+def served_traffic(evidence: Evidence, champion: ModelVersion, params: RetrainParams, log: Path) -> None:
     """Drift of the latest served inputs from the champion's training data, and the champion's live error."""
-    drift: DriftParams = load_params("drift")
-    inputs = prediction_log.served_inputs(log, params.served_window)
-    model = mlflow.pyfunc.load_model(champion.source) if inputs else None
-    reference = model and getattr(model.get_raw_model()[0], "reference_", None)
-    if reference is not None:
-        served = compare(reference, pd.DataFrame(inputs, columns=FEATURES), drift)
-        intro = f"The latest {len(inputs)} served rows against the training data of version {champion.version}."
-        write_text(RECORDS / "served_drift.html", render_report("Served traffic", intro, {"served": served}, drift))
-        evidence.figures.update(served_rows=len(inputs), served_drift=served["drifted"])
+    thresholds: DriftThresholds = load_params("drift")
+    pipeline = mlflow.pyfunc.load_model(champion.source).get_raw_model()
+    reference = training_profile(pipeline)
+    served = reference and served_traffic_drift(reference, log, params.served_window, thresholds)
+    if served:
+        intro = f"The latest {served['rows']} served rows against the training data of version {champion.version}."
+        page = render_report("Served traffic", intro, {"served": served}, thresholds)
+        write_text(RECORDS / "served_drift.html", page)
+        evidence.figures.update(served_rows=served["rows"], served_drift=served["drifted"])
         reached = served["drifted_count"] >= params.drifted_features
         evidence.check(reached, f"served traffic drifted in {', '.join(served['drifted'])}")
     for live in prediction_log.live_errors(log, Settings().live_window):
@@ -139,7 +113,7 @@ def served_traffic(evidence: Evidence, champion: ModelVersion, params: TriggerPa
             evidence.check(reached, f"live RMSE ${live.rmse:,.0f} over {live.count} reports")
 
 
-def gather(params: TriggerParams, model_name: str, log: Path) -> Evidence:
+def gather(params: RetrainParams, model_name: str, log: Path) -> Evidence:
     """Every check whose inputs exist: new data always, the champion's traffic once it has served some."""
     evidence = Evidence()
     new_data(evidence, params)
@@ -156,38 +130,45 @@ def gather(params: TriggerParams, model_name: str, log: Path) -> Evidence:
     return evidence
 
 
+def decide_and_retrain(args: argparse.Namespace, record: dict[str, Any]) -> None:
+    """Refresh the drift figures, gather the evidence, and retrain when it says so (or when forced)."""
+    params: RetrainParams = load_params("retrain")
+    register: RegisterParams = load_params("register")
+    tracking: MlflowParams = load_params("mlflow")
+    dvc("repro", "drift")
+    configure_tracking(tracking.experiment)
+    evidence = gather(params, register.model_name, Settings().prediction_db)
+    retrain = args.force or bool(evidence.reasons)
+    record.update(evidence=evidence.figures, reasons=evidence.reasons, retrain=retrain, dry_run=args.dry_run)
+    why = "; ".join(evidence.reasons) or ("forced" if args.force else "no threshold reached")
+    print(f"retrain: {'retraining' if retrain else 'no retraining'}: {why}")
+    if retrain and not args.dry_run:
+        dvc("repro", env={RETRAIN_REASON_ENV: why})
+        record["outcome"] = json.loads(RECEIPT.read_text())
+
+
 @exits_cleanly
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="decide and record, but do not retrain")
     parser.add_argument("--force", action="store_true", help="retrain whatever the evidence says")
     args = parser.parse_args()
-    params: TriggerParams = load_params("trigger")
-    register: RegisterParams = load_params("register")
-    tracking: MlflowParams = load_params("mlflow")
-
-    with exclusive(LOCK):
-        started = datetime.now(UTC)
-        record: dict[str, Any] = {"started_at": started.isoformat(timespec="seconds"), "pid": os.getpid()}
-        write_json(STATUS, {"state": "running", **record})
-        try:
-            dvc("repro", "drift")
-            configure_tracking(tracking.experiment)
-            evidence = gather(params, register.model_name, Settings().prediction_db)
-            retrain = args.force or bool(evidence.reasons)
-            record.update(evidence=evidence.figures, reasons=evidence.reasons, retrain=retrain, dry_run=args.dry_run)
-            why = "; ".join(evidence.reasons) or ("forced" if args.force else "no threshold reached")
-            print(f"trigger: {'retrain' if retrain else 'no retraining'}: {why}")
-            if retrain and not args.dry_run:
-                dvc("repro", env={RETRAIN_REASON_ENV: why})
-                record["outcome"] = json.loads(RECEIPT.read_text())
-        except Exception as error:
-            record["error"] = str(error) if isinstance(error, StageError) else f"{type(error).__name__}: {error}"
-            raise
-        finally:
-            record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-            write_json(RECORDS / f"{started:%Y%m%dT%H%M%SZ}.json", record)
-            write_json(STATUS, {"state": "failed" if "error" in record else "finished", **record})
+    try:
+        with hold(LOCK):
+            started = datetime.now(UTC)
+            record: dict[str, Any] = {"started_at": started.isoformat(timespec="seconds"), "pid": os.getpid()}
+            write_json(STATUS, {"state": "running", **record})
+            try:
+                decide_and_retrain(args, record)
+            except Exception as error:
+                record["error"] = str(error) if isinstance(error, StageError) else f"{type(error).__name__}: {error}"
+                raise
+            finally:
+                record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+                write_json(RECORDS / f"{started:%Y%m%dT%H%M%SZ}.json", record)
+                write_json(STATUS, {"state": "failed" if "error" in record else "finished", **record})
+    except RetrainRunning as error:
+        raise StageError(str(error)) from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""The target wrappers: a regressor fitted on sqrt(price) or log(price), predicting price.
+
+Every family is fitted on the transformed target and wrapped, so the logged pipeline predicts in
+the unit it is judged in ($100,000). `final_estimator` unwraps a pipeline's last step, for whoever
+needs the family's own estimator (its importances, the MLP's epochs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+
+class LogTargetRegressor(RegressorMixin, BaseEstimator):
+    """A regressor already fitted on log(price), predicting price.
+
+    scikit-learn's TransformedTargetRegressor around a FrozenEstimator does the same, but computes
+    estimator tags (with deep copies) on every call: 0.25 ms, more than the trees take on one row.
+    """
+
+    def __init__(self, regressor: RegressorMixin):
+        self.regressor = regressor
+
+    def fit(self, X: np.ndarray, y: np.ndarray, **fit_params: object) -> LogTargetRegressor:
+        self.regressor.fit(X, self.forward(y), **fit_params)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        try:
+            check_is_fitted(self.regressor)
+        except NotFittedError:
+            return False
+        return True
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.inverse(self.regressor.predict(X))
+
+    @staticmethod
+    def forward(y: np.ndarray) -> np.ndarray:
+        return np.log(y)
+
+    @staticmethod
+    def inverse(z: np.ndarray) -> np.ndarray:
+        return np.exp(z)
+
+
+class SqrtTargetRegressor(LogTargetRegressor):
+    """A regressor already fitted on sqrt(price), predicting price.
+
+    The square root tames the long right tail less than the log does, so the fit's squared error sits
+    closer to the RMSE in dollars the models are judged by (validation chose it: see the README).
+    """
+
+    @staticmethod
+    def forward(y: np.ndarray) -> np.ndarray:
+        return np.sqrt(y)
+
+    @staticmethod
+    def inverse(z: np.ndarray) -> np.ndarray:
+        return np.square(np.maximum(z, 0))
+
+
+TARGET_REGRESSORS: dict[str, type[LogTargetRegressor]] = {"log": LogTargetRegressor, "sqrt": SqrtTargetRegressor}
+"""features.target_transform -> its wrapper; "none" fits on the price itself, unwrapped."""
+
+
+def final_estimator(pipeline: Pipeline) -> RegressorMixin:
+    """The family's own estimator: the pipeline's last step, out of its target wrapper if it has one."""
+    last = pipeline[-1]
+    return last.regressor if isinstance(last, LogTargetRegressor) else last
+
+
+def feature_importance(pipeline: Pipeline) -> pd.Series | None:
+    """Importance per engineered feature where the family has one: gain/impurity for trees, |coef| for linear."""
+    model = final_estimator(pipeline)
+    if hasattr(model, "feature_importances_"):
+        values = np.asarray(model.feature_importances_, dtype=float)
+    elif hasattr(model, "coef_"):
+        values = np.abs(np.ravel(model.coef_))
+    else:
+        return None
+    names = list(pipeline[:-1].get_feature_names_out())
+    return pd.Series(values / values.sum(), index=names).sort_values(ascending=False)

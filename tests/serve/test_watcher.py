@@ -1,0 +1,85 @@
+"""The served pipeline: the logged model itself, made single-threaded without changing a prediction;
+and a champion registered by the former layout, refused with a reason that says how to retrain."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
+from serve.watcher import single_threaded
+from stages.families import fit_pipeline
+from stages.params import FeatureParams, LightGBMParams, RandomForestParams
+from tests.legacy_layout import register_legacy_champion
+from tests.serve.conftest import MODEL_NAME, RECORD, fresh_store, start_app, start_server
+from tests.synthetic import housing_frame
+
+FAMILIES = {
+    "lightgbm": LightGBMParams(
+        n_estimators=30,
+        learning_rate=0.1,
+        num_leaves=7,
+        min_child_samples=5,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        early_stopping_rounds=5,
+    ),
+    "random_forest": RandomForestParams(n_estimators=10, max_depth=5, min_samples_leaf=2, max_features=0.5),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) -> None:
+    frame = housing_frame(300, seed=3)
+    X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
+    features = FeatureParams(neighbours=[3], folds=3, target_transform="sqrt")
+    pipeline, _ = fit_pipeline(family, FAMILIES[family], features, "cpu", 0, X, y, X, y)
+    before = pipeline.predict(X)
+
+    served = single_threaded(pipeline)
+
+    n_jobs = {name: value for name, value in served.get_params(deep=True).items() if name.endswith("n_jobs")}
+    assert n_jobs and set(n_jobs.values()) == {1}, n_jobs
+    # A forest sums its trees' outputs in another order on one thread: equal to float rounding.
+    np.testing.assert_allclose(served.predict(X), before, rtol=1e-12)
+
+
+@pytest.fixture
+def legacy_store(tmp_path: Path, migrated_store: Path) -> str:
+    """A store whose champion the former layout registered (its classes under stages/)."""
+    store = fresh_store(tmp_path / "store", migrated_store)
+    register_legacy_champion(store, MODEL_NAME, tmp_path)
+    return store
+
+
+def assert_refused_as_incompatible(ready: dict) -> None:
+    assert ready["ready"] is False
+    problem = ready["problem"]
+    assert "california-housing v1 was trained by an incompatible version of housing-mlops" in problem
+    assert "stages.features" in problem and "make repro" in problem
+
+
+def test_a_champion_of_the_former_layout_is_refused_with_how_to_retrain(tmp_path, legacy_store):
+    """In this process `stages` is the current package, so the old model's stages.features cannot import."""
+    app = start_app(tmp_path / "app", legacy_store)
+    try:
+        ready = app.get("/ready")
+        assert ready.status_code == 503
+        assert_refused_as_incompatible(ready.get_json())
+        assert app.post("/predict", json=RECORD).status_code == 503
+    finally:
+        app.service.predictions.close()
+
+
+@pytest.mark.slow
+def test_the_server_refuses_it_even_where_its_carried_code_would_load(tmp_path, legacy_store):
+    """A gunicorn worker imports no stages/, so the model's own copy of it would load: it is refused all the same."""
+    server = start_server(tmp_path / "server", legacy_store)
+    try:
+        ready = requests.get(f"{server.url}/ready", timeout=5)  # a worker answers only after its first load
+        assert ready.status_code == 503
+        assert_refused_as_incompatible(ready.json())
+        assert "its pipeline is built from stages.features" in ready.json()["problem"]
+    finally:
+        server.stop()
