@@ -120,9 +120,8 @@ def test_a_second_retrain_refuses_while_one_runs(repo: Path) -> None:
 
 def test_the_api_starts_a_retrain_in_the_background_and_never_two_at_once(repo: Path, tmp_path: Path) -> None:
     """The API serves this repository's champion; its traffic drifts; POST /admin/retrain starts ops.retrain."""
-    app = start_app(tmp_path / "app", f"sqlite:///{repo / 'mlflow.db'}", pipeline_dir=repo)
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    try:
+    with start_app(tmp_path / "app", f"sqlite:///{repo / 'mlflow.db'}", pipeline_dir=repo) as app:
         rows = records(drifted_frame(400)[RAW_COLUMNS])
         app.logged(app.post("/predict", json=rows).get_json()["request_id"], rows=len(rows))
 
@@ -137,8 +136,6 @@ def test_the_api_starts_a_retrain_in_the_background_and_never_two_at_once(repo: 
             return status if not status["running"] and status["last"]["state"] != "running" else {}
 
         last = eventually(finished, timeout=180)["last"]
-    finally:
-        app.service.predictions.close()
     assert last["state"] == "finished" and last["dry_run"] is True and last["retrain"] is True
     assert any(reason.startswith("served traffic drifted in ") for reason in last["reasons"])
     assert last["evidence"]["served_rows"] == 400

@@ -128,21 +128,6 @@ def ready_server(workdir: Path, store_uri: str, **settings: str) -> Server:
     return server
 
 
-def predict_logged(server: Server, records: list[dict]) -> dict:
-    """POST the records to /predict, wait until the log (written off the request path) holds them all,
-    and return the answer."""
-    answer = requests.post(f"{server.url}/predict", json=records, timeout=30)
-    assert answer.ok, answer.text
-    request_id = answer.json()["request_id"]
-
-    def logged() -> bool:
-        page = requests.get(f"{server.url}/predictions?limit=1000", timeout=30).json()["predictions"]
-        return sum(row["request_id"] == request_id for row in page) == len(records)
-
-    assert eventually(logged, timeout=10)
-    return answer.json()
-
-
 def fresh_store(directory: Path, migrated_store: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy(migrated_store, directory / "mlflow.db")
@@ -173,6 +158,13 @@ class App:
 
     service: Service
     client: FlaskClient
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Write what the prediction log has queued and stop its writer."""
+        self.service.predictions.close()
 
     def post(self, path: str, **kwargs) -> TestResponse:
         """POST, then close the response, which runs what the app left for after it (a shadow's prediction)."""
@@ -208,8 +200,5 @@ def start_app(workdir: Path, store_uri: str, **settings: object) -> App:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[App]:
     """The in-process service shared by a test module, serving the tiny champion."""
-    started = start_app(tmp_path_factory.mktemp("app"), champion_store)
-    try:
+    with start_app(tmp_path_factory.mktemp("app"), champion_store) as started:
         yield started
-    finally:
-        started.service.predictions.close()

@@ -30,22 +30,18 @@ def contest_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path
     return uri
 
 
-def running(app: App) -> Iterator[App]:
-    try:
-        yield app
-    finally:
-        app.service.predictions.close()
-
-
 @pytest.fixture(scope="module")
 def shadow_app(tmp_path_factory: pytest.TempPathFactory, contest_store: str) -> Iterator[App]:
-    yield from running(start_app(tmp_path_factory.mktemp("shadow"), contest_store, challenger_mode="shadow"))
+    with start_app(tmp_path_factory.mktemp("shadow"), contest_store, challenger_mode="shadow") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 def split_app(tmp_path_factory: pytest.TempPathFactory, contest_store: str) -> Iterator[App]:
-    app = start_app(tmp_path_factory.mktemp("split"), contest_store, challenger_mode="split", challenger_share=0.3)
-    yield from running(app)
+    with start_app(
+        tmp_path_factory.mktemp("split"), contest_store, challenger_mode="split", challenger_share=0.3
+    ) as app:
+        yield app
 
 
 def predict(app: App, records: dict | list[dict], client: str | None = None) -> dict:
@@ -173,7 +169,7 @@ def test_an_absent_or_failing_challenger_never_fails_a_request(tmp_path, migrate
     register_version(store, "champion")
     shadow = start_app(tmp_path / "shadow", store, challenger_mode="shadow")
     split = start_app(tmp_path / "split", store, challenger_mode="split", challenger_share=1)
-    try:
+    with shadow, split:
         for app in (shadow, split):
             assert app.get("/ready").get_json()["model"] == CHAMPION
             assert predict(app, RECORD, "someone")["model"] == CHAMPION
@@ -189,9 +185,6 @@ def test_an_absent_or_failing_challenger_never_fails_a_request(tmp_path, migrate
                     assert list(logged_by_role(app, body["request_id"], rows=len(RECORDS))) == ["champion"]
         assert "shadow v2 failed" in caplog.text
         assert "challenger v2 failed; the champion answers" in caplog.text
-    finally:
-        for app in (shadow, split):
-            app.service.predictions.close()
 
 
 def test_promote_hands_the_champion_alias_to_the_challenger_of_a_running_server(tmp_path, contest_store):
@@ -201,7 +194,7 @@ def test_promote_hands_the_champion_alias_to_the_challenger_of_a_running_server(
     store = f"sqlite:///{database}"
     clients = [f"client-{number}" for number in range(20)]
     with_split = {"challenger_mode": "split", "challenger_share": 0.5}
-    for app in running(start_app(tmp_path / "app", store, **with_split)):
+    with start_app(tmp_path / "app", store, **with_split) as app:
         assert {predict(app, RECORD, client)["model"]["alias"] for client in clients} == {"champion", "challenger"}
 
         promoted = run_module(PROJECT, "ops.promote", env={"MLFLOW_TRACKING_URI": store})

@@ -20,11 +20,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[App]:
     """A service measuring drift over its latest 300 served rows, with no pipeline beside it."""
-    app = start_app(tmp_path_factory.mktemp("drift"), champion_store, drift_window=WINDOW)
-    try:
+    with start_app(tmp_path_factory.mktemp("drift"), champion_store, drift_window=WINDOW) as app:
         yield app
-    finally:
-        app.service.predictions.close()
 
 
 def drift_gauges(app: App) -> dict[str, float]:
@@ -66,12 +63,11 @@ def test_served_traffic_is_compared_with_the_champions_training_data(watched: Ap
 
 def test_the_thresholds_are_the_servers_own_settings(tmp_path, champion_store: str) -> None:
     """SERVE_DRIFT__PSI_THRESHOLD and friends: a lenient server flags nothing on the same traffic."""
-    lenient = start_app(tmp_path, champion_store, drift_window=WINDOW, drift={"psi_threshold": 1e6, "p_value": 1e-300})
-    try:
+    with start_app(
+        tmp_path, champion_store, drift_window=WINDOW, drift={"psi_threshold": 1e6, "p_value": 1e-300}
+    ) as lenient:
         serve(lenient, records(drifted_frame(WINDOW)[RAW_COLUMNS]))
         assert lenient.get("/drift").get_json()["drifted"] == []
-    finally:
-        lenient.service.predictions.close()
 
 
 def test_retrain_endpoints_need_the_token(watched: App) -> None:

@@ -62,14 +62,11 @@ def assert_refused_as_incompatible(ready: dict) -> None:
 
 def test_a_champion_of_the_former_layout_is_refused_with_how_to_retrain(tmp_path, legacy_store):
     """In this process `stages` is the current package, so the old model's stages.features cannot import."""
-    app = start_app(tmp_path / "app", legacy_store)
-    try:
+    with start_app(tmp_path / "app", legacy_store) as app:
         ready = app.get("/ready")
         assert ready.status_code == 503
         assert_refused_as_incompatible(ready.get_json())
         assert app.post("/predict", json=RECORD).status_code == 503
-    finally:
-        app.service.predictions.close()
 
 
 @pytest.mark.slow
