@@ -26,11 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
 
 from housing.drift import DriftThresholds
 from housing.registry import CHAMPION
@@ -38,6 +38,7 @@ from serve import prediction_log
 from serve.drift import served_traffic_drift, training_profile
 from serve.retrain_lock import LOCK, RECORDS, STATUS, RetrainRunning, hold
 from serve.settings import Settings
+from serve.watcher import IncompatibleModel, load_pipeline
 from stages.atomic import write_json, write_text
 from stages.drift_report import render_report
 from stages.errors import StageError, exits_cleanly
@@ -93,10 +94,9 @@ def model_age(evidence: Evidence, client: MlflowClient, name: str, params: Retra
     evidence.check(days > params.max_age_days, f"last trained {days:.1f} days ago")
 
 
-def served_traffic(evidence: Evidence, champion: ModelVersion, params: RetrainParams, log: Path) -> None:
+def served_traffic(evidence: Evidence, champion: ModelVersion, pipeline: Pipeline, params: RetrainParams, log: Path):
     """Drift of the latest served inputs from the champion's training data, and the champion's live error."""
     thresholds: DriftThresholds = load_params("drift")
-    pipeline = mlflow.pyfunc.load_model(champion.source).get_raw_model()
     reference = training_profile(pipeline)
     served = reference and served_traffic_drift(reference, log, params.served_window, thresholds)
     if served:
@@ -125,8 +125,13 @@ def gather(params: RetrainParams, model_name: str, log: Path) -> Evidence:
         evidence.check(True, f"{model_name} has no champion")
         return evidence
     evidence.figures["champion"] = int(champion.version)
+    try:
+        pipeline = load_pipeline(client, model_name, int(champion.version)).get_raw_model()
+    except IncompatibleModel as error:  # it can be neither served nor measured: retraining replaces it
+        evidence.check(True, str(error))
+        return evidence
     if log.exists():
-        served_traffic(evidence, champion, params, log)
+        served_traffic(evidence, champion, pipeline, params, log)
     return evidence
 
 

@@ -206,3 +206,9 @@ def trained_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pa
 def copy_repo(repo: Path, into: Path) -> Path:
     """A private copy of a repository (its MLflow store included) for tests to change."""
     return Path(shutil.copytree(repo, into / "repo", symlinks=True))
+
+
+@pytest.fixture
+def repo(trained_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of trained_repo for one test to change."""
+    return copy_repo(trained_repo, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -9,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
+
+from serve.retrain_lock import STATUS
 from tests.conftest import PROJECT, TINY_PARAMS, deep_update, write_params
 from tests.synthetic import housing_frame
 
@@ -54,3 +58,18 @@ def make_repo(root: Path, params: dict | None = None) -> Path:
 def commit(repo: Path, message: str) -> None:
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-q", "-m", message)
+
+
+def retrain(repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    return sh(repo, "python", "-m", "ops.retrain", *args, check=check, env=env)
+
+
+def status(repo: Path) -> dict:
+    """The retrain command's latest record."""
+    return json.loads((repo / STATUS).read_text())
+
+
+def versions(repo: Path) -> list[int]:
+    """The registered versions in the repository's own MLflow store."""
+    client = mlflow.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+    return sorted(int(version.version) for version in client.search_model_versions(f"name='{MODEL_NAME}'"))

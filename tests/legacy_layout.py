@@ -32,7 +32,7 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
 '''
 
 
-def _register(store_uri: str, name: str, package: Path) -> int:
+def _register(store_uri: str, name: str, package: Path, artifacts: Path) -> int:
     """In the child: swap the current stages/ for the stand-in, then log and register as the pipeline did."""
     for module in [module for module in sys.modules if module == "stages" or module.startswith("stages.")]:
         del sys.modules[module]
@@ -43,7 +43,7 @@ def _register(store_uri: str, name: str, package: Path) -> int:
     pipeline = Pipeline([("features", HousingFeatures()), ("model", Ridge())])
     pipeline.fit(frame, frame["median_house_value"] / 1e5)
     mlflow.set_tracking_uri(store_uri)
-    mlflow.set_experiment("legacy")
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("legacy", artifact_location=artifacts.as_uri()))
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             pipeline,
@@ -64,4 +64,4 @@ def register_legacy_champion(store_uri: str, name: str, scratch: Path) -> int:
     (package / "__init__.py").write_text('"""The former home of the model code."""\n')
     (package / "features.py").write_text(textwrap.dedent(LEGACY_FEATURES))
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
-        return child.submit(_register, store_uri, name, package).result()
+        return child.submit(_register, store_uri, name, package, scratch / "legacy-artifacts").result()

@@ -11,19 +11,15 @@ import pytest
 
 from housing.schema import RAW_COLUMNS
 from stages.params import MODEL_PARAMS
-from tests.conftest import copy_repo, logged_runs, registered_model, run_stage
+from tests.conftest import logged_runs, registered_model, run_stage
 from tests.legacy_layout import register_legacy_champion
 from tests.synthetic import housing_frame
 
 pytestmark = pytest.mark.slow
 NAME = "california-housing"
-
-
-@pytest.fixture
-def evaluated(trained_repo: Path, tmp_path: Path) -> Path:
-    """A copy of a repository whose pipeline ran once: every family's model folder and scores are there.
-    Each test registers into its own fresh store (mlflow_uri), where no run of those models exists."""
-    return copy_repo(trained_repo, tmp_path)
+"""Each test works in `repo`, a copy of a repository whose pipeline ran once (every family's model
+folder and scores are there), and registers into its own fresh store (mlflow_uri), where no run of
+those models exists."""
 
 
 def register(workdir: Path, env: dict | None = None) -> tuple[dict, str]:
@@ -48,20 +44,20 @@ def scores(workdir: Path) -> dict[str, dict]:
     return {family: json.loads((workdir / "metrics" / f"{family}.json").read_text()) for family in MODEL_PARAMS}
 
 
-def test_first_model_becomes_champion_and_an_equal_one_only_challenger(evaluated, mlflow_uri):
+def test_first_model_becomes_champion_and_an_equal_one_only_challenger(repo, mlflow_uri):
     """The model folders were trained against another store, as after DVC restored train stages from
     its run cache: register logs the folder in this store first."""
-    evaluation = scores(evaluated)
+    evaluation = scores(repo)
     best = min(evaluation, key=lambda family: evaluation[family]["val_rmse"])
 
-    first, _ = register(evaluated)
+    first, _ = register(repo)
     assert first["promoted"] is True and first["alias"] == "champion"
     assert first["model_family"] == best and first["version"] == 1
     assert first["metrics"] == evaluation[best]
     (restore_run,) = logged_runs(mlflow_uri, NAME)
     assert restore_run.info.run_name == f"restore {best}" and restore_run.info.run_id in first["source"]
 
-    second, _ = register(evaluated)
+    second, _ = register(repo)
     assert second["promoted"] is False and second["alias"] == "challenger"
     assert second["previous_champion_test_rmse"] == pytest.approx(evaluation[best]["test_rmse"])
 
@@ -73,11 +69,11 @@ def test_first_model_becomes_champion_and_an_equal_one_only_challenger(evaluated
     assert np.isfinite(np.asarray(predicted)).all()
 
 
-def test_a_champion_of_the_former_layout_is_replaced(evaluated, mlflow_uri, tmp_path):
+def test_a_champion_of_the_former_layout_is_replaced(repo, mlflow_uri, tmp_path):
     """It names stages.* classes this code does not have: it cannot be scored or served, so it is replaced."""
     assert register_legacy_champion(mlflow_uri, NAME, tmp_path) == 1
 
-    receipt, output = register(evaluated)
+    receipt, output = register(repo)
 
     assert receipt["promoted"] is True and receipt["version"] == 2
     assert receipt["previous_champion_test_rmse"] is None
