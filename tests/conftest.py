@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # model loads in tests are not terminals
+os.environ.pop("MLFLOW_TRACKING_URI", None)  # `make test` exports the checkout's store: tests use their own
 T = TypeVar("T")
 
 TINY_PARAMS = {

@@ -42,10 +42,15 @@ def test_served_traffic_drift_and_live_error_are_reasons_to_retrain(repo: Path, 
     assert versions(repo) == [1]
 
 
-def test_the_api_starts_a_retrain_in_the_background_and_never_two_at_once(repo: Path, tmp_path: Path) -> None:
-    """The API serves this repository's champion; its traffic drifts; POST /admin/retrain starts ops.retrain."""
+def test_the_api_starts_a_retrain_in_the_background_and_never_two_at_once(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API serves this repository's champion; its traffic drifts; POST /admin/retrain starts ops.retrain,
+    which inherits the server's environment: its MLFLOW_TRACKING_URI names the same store."""
+    store = f"sqlite:///{repo / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with start_app(tmp_path / "app", f"sqlite:///{repo / 'mlflow.db'}", pipeline_dir=repo) as app:
+    with start_app(tmp_path / "app", store, pipeline_dir=repo) as app:
         rows = records(drifted_frame(400)[RAW_COLUMNS])
         app.logged(app.post("/predict", json=rows).get_json()["request_id"], rows=len(rows))
 
