@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import multiprocessing
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -93,6 +95,13 @@ def call_stage(workdir: Path, stage: str, *args: str, env: dict | None = None) -
             except SystemExit as exit_:
                 returncode = exit_.code if isinstance(exit_.code, int) else 1
     return subprocess.CompletedProcess(args, returncode, stdout.getvalue(), stderr.getvalue())
+
+
+def in_forked_child(function: Callable[..., T], *args: object) -> T:
+    """`function(*args)` in a forked child: it has every module imported already, and whatever global
+    state it sets (MLflow's tracking URI, active run, sys.modules) dies with it."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(function, *args).result()
 
 
 def free_port() -> int:

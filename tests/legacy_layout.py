@@ -4,10 +4,8 @@ stand-in of that package in place of the current stages/, so the classes have ex
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import textwrap
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import mlflow
@@ -15,6 +13,7 @@ import skops.io
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
+from tests.conftest import in_forked_child
 from tests.synthetic import housing_frame
 
 LEGACY_FEATURES = '''
@@ -63,5 +62,4 @@ def register_legacy_champion(store_uri: str, name: str, scratch: Path) -> int:
     package.mkdir(parents=True)
     (package / "__init__.py").write_text('"""The former home of the model code."""\n')
     (package / "features.py").write_text(textwrap.dedent(LEGACY_FEATURES))
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
-        return child.submit(_register, store_uri, name, package, scratch / "legacy-artifacts").result()
+    return in_forked_child(_register, store_uri, name, package, scratch / "legacy-artifacts")

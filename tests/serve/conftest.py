@@ -4,7 +4,6 @@ and as a real gunicorn server on 127.0.0.1 (`server`) for what needs processes."
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import signal
@@ -12,11 +11,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pytest
 import requests
 from flask.testing import FlaskClient
@@ -24,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from serve.service import Service, build_service
 from serve.settings import Settings
-from tests.conftest import PROJECT, eventually, free_port
+from tests.conftest import PROJECT, eventually, free_port, in_forked_child
 from tests.serve.tiny_model import register_tiny_model
 
 MODEL_NAME = "california-housing"
@@ -46,14 +43,9 @@ def register_version(store_uri: str, alias: str | None = "champion", seed: int =
     """Register a new version of the tiny model in `store_uri` and return its number.
 
     `seed` fits it on another generated sample; `failing` registers a model that raises at predict time.
-    A forked child does it: it has every module imported already, and its MLflow settings die with it.
+    A forked child does it, so the MLflow settings it makes die with it.
     """
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
-        return child.submit(register_tiny_model, store_uri, MODEL_NAME, alias, seed, failing).result()
-
-
-def set_alias(store_uri: str, version: int, alias: str = "champion") -> None:
-    mlflow.MlflowClient(store_uri, store_uri).set_registered_model_alias(MODEL_NAME, alias, str(version))
+    return in_forked_child(register_tiny_model, store_uri, MODEL_NAME, alias, seed, failing)
 
 
 @dataclass
