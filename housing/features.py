@@ -1,9 +1,11 @@
 """The fitted preprocessing that lives inside every logged model: raw rows in, numeric features out.
 
 Geography carries much of the signal, so besides ratios and distances to the big coastal cities the
-features include what the nearest *training* blocks sold for. Those neighbour features are fitted:
-for training rows they are computed out-of-fold (a row never sees its own price), for any other row
-from all training blocks, the same cross-fitting scheme as scikit-learn's TargetEncoder.
+features include what the nearest *training* blocks sold for: the nearest on the map, and the most
+similar (near on the map and alike in income, age and household size, the retrieval that TabR-style
+models learn). Those neighbour features are fitted: for training rows they are computed out-of-fold
+(a row never sees its own price), for any other row from all training blocks, the same cross-fitting
+scheme as scikit-learn's TargetEncoder.
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ COASTAL_CITIES: dict[str, tuple[float, float]] = {
 KM_PER_DEGREE = 111.2
 _COS_MID_LATITUDE = np.cos(np.radians(36.0))
 
+SIMILARITY_SCALES: dict[str, float] = {
+    "north_km": 10.0,
+    "east_km": 10.0,
+    "log_median_income": 0.4,
+    "housing_median_age": 12.0,
+    "log_rooms_per_household": 0.3,
+    "log_people_per_household": 0.3,
+}
+"""What counts as one unit of difference between two blocks when looking for similar ones: 10 km
+apart weighs as much as a 50% higher income (0.4 in log), 12 years of age or a third more rooms per
+household. Validation chose these over weighing geography up or down."""
+
 RawColumns = pd.DataFrame | Mapping[str, np.ndarray]
 """Raw rows by column: a DataFrame, or (serving one row, where building a DataFrame costs more than
 the model) a mapping of column name to array. Features only ever look columns up by name."""
@@ -41,6 +55,20 @@ def _points(raw: RawColumns) -> np.ndarray:
     """Latitude/longitude as approximate kilometres on a plane (good enough within California)."""
     latitude, longitude = np.asarray(raw["latitude"], dtype=float), np.asarray(raw["longitude"], dtype=float)
     return np.column_stack([latitude * KM_PER_DEGREE, longitude * KM_PER_DEGREE * _COS_MID_LATITUDE])
+
+
+def _similarity_points(features: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Blocks as points of the similarity space, from their block features (see SIMILARITY_SCALES)."""
+    north, east = _points(features).T
+    coordinates = {
+        "north_km": north,
+        "east_km": east,
+        "log_median_income": features["log_median_income"],
+        "housing_median_age": features["housing_median_age"],
+        "log_rooms_per_household": np.log(features["rooms_per_household"]),
+        "log_people_per_household": np.log(features["people_per_household"]),
+    }
+    return np.column_stack([coordinates[name] / scale for name, scale in SIMILARITY_SCALES.items()])
 
 
 def _slug(label: str) -> str:
@@ -76,32 +104,47 @@ def block_features(raw: RawColumns, bedroom_ratio: float) -> dict[str, np.ndarra
     return out
 
 
+Lookup = tuple[np.ndarray, np.ndarray]
+"""(distances, indices) of each row's nearest training blocks, nearest first."""
+
+
 class HousingFeatures(TransformerMixin, BaseEstimator):
     """Raw HousingRow frame -> numeric feature matrix, with out-of-fold nearest-block price features.
 
-    For each k in `neighbours`: the mean price of the k nearest training blocks, and that mean
-    re-scaled by the row's own income (neighbours' price per unit of income times this income), the
-    spread (std) of their log prices, their mean housing age and the distance to the k-th of them;
-    plus the neighbours' median income and the row's income relative to it.
+    For each k in `neighbours` (the nearest blocks on the map): the mean price of the k nearest
+    training blocks, and that mean re-scaled by the row's own income (neighbours' price per unit of
+    income times this income), the spread (std) of their log prices, their mean housing age and the
+    distance to the k-th of them; plus the neighbours' median income and the row's income relative to
+    it. For each k in `similar` (the most similar blocks, SIMILARITY_SCALES): their mean price and the
+    distance to the k-th of them.
 
     `reference_` profiles the raw training rows (housing.drift), so that whoever serves the
     model can measure how far its traffic has drifted from what it learned on.
     """
 
-    def __init__(self, neighbours: tuple[int, ...] = (5, 25), folds: int = 5, random_state: int = 0):
+    def __init__(
+        self,
+        neighbours: tuple[int, ...] = (5, 25),
+        folds: int = 5,
+        random_state: int = 0,
+        similar: tuple[int, ...] = (),
+    ):
         self.neighbours = neighbours
         self.folds = folds
         self.random_state = random_state
+        self.similar = similar
 
     def fit(self, raw: pd.DataFrame, y: pd.Series | np.ndarray) -> HousingFeatures:
         self.bedroom_ratio_ = float((raw["total_bedrooms"] / raw["total_rooms"]).median())
         self.points_ = _points(raw)
+        self.similarity_points_ = _similarity_points(block_features(raw, self.bedroom_ratio_))
         self.prices_ = np.asarray(y, dtype=float)
         self.log_prices_ = np.log(self.prices_)
         self.incomes_ = raw["median_income"].to_numpy(dtype=float)
         self.price_per_income_ = self.prices_ / self.incomes_
         self.ages_ = raw["housing_median_age"].to_numpy(dtype=float)
         self.index_ = KDTree(self.points_)
+        self.similarity_index_ = KDTree(self.similarity_points_) if self.similar else None
         self.reference_ = profile(raw, self.random_state)
         self.feature_names_out_ = np.array(list(self._features(raw.head(1))), dtype=object)
         return self
@@ -112,41 +155,63 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
     def fit_transform(self, raw: pd.DataFrame, y: pd.Series | np.ndarray, **_: object) -> np.ndarray:
         """Fit, then describe each training row by neighbours from the other folds only."""
         self.fit(raw, y)
-        neighbours = np.empty((len(raw), max(self.neighbours)), dtype=int)
-        distances = np.empty((len(raw), max(self.neighbours)))
-        points = self.points_
+        nearest = _empty_lookup(len(raw), max(self.neighbours))
+        most_similar = _empty_lookup(len(raw), max(self.similar, default=0))
         folds = KFold(self.folds, shuffle=True, random_state=self.random_state)
-        for fit_rows, query_rows in folds.split(points):
-            km, found = KDTree(points[fit_rows]).query(points[query_rows], k=max(self.neighbours))
-            neighbours[query_rows], distances[query_rows] = fit_rows[found], km
-        return np.column_stack(list(self._features(raw, (distances, neighbours)).values()))
+        for fit_rows, query_rows in folds.split(raw):
+            _look_up_out_of_fold(nearest, self.points_, fit_rows, query_rows)
+            if self.similar:
+                _look_up_out_of_fold(most_similar, self.similarity_points_, fit_rows, query_rows)
+        return np.column_stack(list(self._features(raw, nearest, most_similar).values()))
 
-    def _features(self, raw: RawColumns, found: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """Every feature by name; (distances, neighbours) are looked up among all training blocks unless given."""
-        distances, neighbours = self.index_.query(_points(raw), k=max(self.neighbours)) if found is None else found
+    def _features(
+        self, raw: RawColumns, nearest: Lookup | None = None, most_similar: Lookup | None = None
+    ) -> dict[str, np.ndarray]:
+        """Every feature by name; the lookups are made among all training blocks unless given."""
         features = block_features(raw, self.bedroom_ratio_)
+        distances, neighbours = nearest or self.index_.query(_points(raw), k=max(self.neighbours))
         income = features["median_income"]
         for k in self.neighbours:
-            nearest = neighbours[:, :k]
-            features[f"neighbour_price_k{k}"] = self.prices_[nearest].mean(axis=1)
-            features[f"neighbour_price_for_income_k{k}"] = self.price_per_income_[nearest].mean(axis=1) * income
-            features[f"neighbour_log_price_std_k{k}"] = self.log_prices_[nearest].std(axis=1)
-            features[f"neighbour_age_k{k}"] = self.ages_[nearest].mean(axis=1)
+            closest = neighbours[:, :k]
+            features[f"neighbour_price_k{k}"] = self.prices_[closest].mean(axis=1)
+            features[f"neighbour_price_for_income_k{k}"] = self.price_per_income_[closest].mean(axis=1) * income
+            features[f"neighbour_log_price_std_k{k}"] = self.log_prices_[closest].std(axis=1)
+            features[f"neighbour_age_k{k}"] = self.ages_[closest].mean(axis=1)
             features[f"km_to_neighbour_k{k}"] = distances[:, k - 1]
         neighbour_income = np.median(self.incomes_[neighbours], axis=1)
         features["neighbour_median_income"] = neighbour_income
         features["income_vs_neighbours"] = income / neighbour_income
+        if self.similar:
+            points = _similarity_points(features)
+            distances, alike = most_similar or self.similarity_index_.query(points, k=max(self.similar))
+            for k in self.similar:
+                features[f"similar_price_k{k}"] = self.prices_[alike[:, :k]].mean(axis=1)
+                features[f"similar_distance_k{k}"] = distances[:, k - 1]
         return features
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.feature_names_out_
 
+    def __setstate__(self, state: dict) -> None:
+        """Models saved before the similar-blocks features existed have none, and predict as they did."""
+        super().__setstate__({"similar": (), "similarity_index_": None, **state})
 
-def preprocessing(neighbours: list[int], folds: int, seed: int) -> Pipeline:
+
+def _empty_lookup(rows: int, k: int) -> Lookup:
+    return np.empty((rows, k)), np.empty((rows, k), dtype=int)
+
+
+def _look_up_out_of_fold(found: Lookup, points: np.ndarray, fit_rows: np.ndarray, query_rows: np.ndarray) -> None:
+    """Fill `found` for the query rows with their nearest among the fit rows (indices of all rows)."""
+    distances, indices = KDTree(points[fit_rows]).query(points[query_rows], k=found[0].shape[1])
+    found[0][query_rows], found[1][query_rows] = distances, fit_rows[indices]
+
+
+def preprocessing(neighbours: list[int], similar: list[int], folds: int, seed: int) -> Pipeline:
     """The unfitted preprocessing shared by every model family."""
     return Pipeline(
         [
-            ("features", HousingFeatures(tuple(neighbours), folds, seed)),
+            ("features", HousingFeatures(tuple(neighbours), folds, seed, tuple(similar))),
             ("scale", StandardScaler()),
         ]
     )

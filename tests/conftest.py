@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 TINY_PARAMS = {
     "preprocess": {"val_fraction": 0.2, "test_fraction": 0.2},
-    "features": {"neighbours": [3, 8], "folds": 3},
+    "features": {"neighbours": [3, 8], "similar": [4], "folds": 3},
     "train": {
         "random_forest": {"n_estimators": 10},
         "xgboost": {"n_estimators": 40, "early_stopping_rounds": 10},

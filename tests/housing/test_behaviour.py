@@ -17,7 +17,7 @@ from stages.params import MODEL_PARAMS, FeatureParams, load_params
 from tests.conftest import PROJECT, TINY_PARAMS
 from tests.synthetic import housing_frame
 
-FEATURES = FeatureParams(neighbours=[3, 8], folds=3, target_transform="sqrt")
+FEATURES = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
 SAME = {"rtol": 1e-6}
 """Equal to float32 rounding: the MLP computes in float32, where a batch sums in another order."""
 

@@ -38,7 +38,7 @@ def named_features(neighbours: tuple[int, ...], random_state: int) -> HousingFea
 
 def fitted_pipeline(train: pd.DataFrame, seed: int = 0):
     raw, price = features_and_price(train)
-    pipeline = preprocessing(list(NEIGHBOURS), FOLDS, seed).set_output(transform="pandas")
+    pipeline = preprocessing(list(NEIGHBOURS), [], FOLDS, seed).set_output(transform="pandas")
     return pipeline, pipeline.fit_transform(raw, price)
 
 
@@ -169,9 +169,47 @@ def test_seed_picks_the_folds(train):
 
 def test_default_output_is_a_plain_matrix_for_fast_single_row_serving(train):
     raw, price = features_and_price(train)
-    pipeline = preprocessing(list(NEIGHBOURS), FOLDS, 0).fit(raw, price)
+    pipeline = preprocessing(list(NEIGHBOURS), [], FOLDS, 0).fit(raw, price)
 
     out = pipeline.transform(raw.head(1))
 
     assert isinstance(out, np.ndarray)
     assert out.shape == (1, len(pipeline.get_feature_names_out()))
+
+
+def test_similar_blocks_features_are_out_of_fold_for_training_rows(train):
+    raw, price = features_and_price(train)
+    price[ROW] = HUGE_PRICE
+    transformer = HousingFeatures(NEIGHBOURS, FOLDS, 0, similar=(1, 4)).set_output(transform="pandas")
+
+    out_of_fold = transformer.fit_transform(raw, price)
+    in_sample = transformer.transform(raw.iloc[[ROW]])
+
+    assert out_of_fold.loc[ROW, "similar_price_k1"] <= train[TARGET].max()
+    assert in_sample["similar_price_k1"].iloc[0] == HUGE_PRICE, "its most similar training block is itself"
+    assert in_sample["similar_distance_k1"].iloc[0] == 0
+    assert np.isin(out_of_fold["similar_price_k1"], price).all()
+
+
+def test_similar_blocks_are_alike_in_income_not_only_near(train):
+    raw, price = features_and_price(train)
+    transformer = HousingFeatures((1,), FOLDS, 0, similar=(1,)).set_output(transform="pandas").fit(raw, price)
+    twin = raw.iloc[[ROW]]
+    richer = twin.assign(median_income=twin["median_income"] * 3)
+
+    found = pd.concat([transformer.transform(twin), transformer.transform(richer)])
+
+    assert (found["km_to_neighbour_k1"] == 0).all(), "both sit on a training block"
+    assert found["similar_distance_k1"].iloc[0] == 0 < found["similar_distance_k1"].iloc[1]
+
+
+def test_a_model_saved_before_the_similar_blocks_features_predicts_as_it_did(train):
+    raw, price = features_and_price(train)
+    fitted = HousingFeatures(NEIGHBOURS, FOLDS, 0).fit(raw, price)
+    state = dict(fitted.__getstate__())
+    del state["similar"], state["similarity_index_"]
+
+    older = HousingFeatures.__new__(HousingFeatures)
+    older.__setstate__(state)
+
+    np.testing.assert_array_equal(older.transform(raw.head(5)), fitted.transform(raw.head(5)))

@@ -40,7 +40,7 @@ def test_sqrt_never_predicts_a_negative_price() -> None:
 def test_final_estimator_unwraps_the_target_wrapper_and_importance_names_the_features() -> None:
     frame = housing_frame(200, seed=1)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    prepare = preprocessing([3], folds=3, seed=0)
+    prepare = preprocessing([3], [], folds=3, seed=0)
     ridge = Ridge().fit(prepare.fit_transform(X, y), np.sqrt(y))
     pipeline = Pipeline([*prepare.steps, ("model", SqrtTargetRegressor(ridge))])
 

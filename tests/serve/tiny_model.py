@@ -42,7 +42,7 @@ def register_tiny_model(uri: str, name: str, alias: str | None, seed: int = 1, f
         else:
             frame = housing_frame(300, seed=seed)
             X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-            features = FeatureParams(neighbours=[3, 8], folds=3, target_transform="sqrt")
+            features = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
             pipeline, _ = fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", 0, X, y, X, y)
             logged = log_pipeline(pipeline, "linear", X.head(3), train_sha256="0" * 64)
     version = mlflow.register_model(logged.model_uri, name, tags={"val_rmse": "0.5"})

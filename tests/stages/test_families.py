@@ -21,7 +21,7 @@ MEAN_IN_PRICE_SPACE = {
 def test_the_model_is_fitted_on_the_transformed_target_and_predicts_price(transform: str) -> None:
     frame = housing_frame(200, seed=5)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    features = FeatureParams(neighbours=[3], folds=3, target_transform=transform)
+    features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform=transform)
 
     pipeline, _ = fit_pipeline("linear", CONSTANT, features, "cpu", 0, X, y, X, y)
 

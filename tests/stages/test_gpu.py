@@ -31,7 +31,7 @@ def data():
     return X[:200], y[:200], X[200:], y[200:]
 
 
-FEATURE_PARAMS = FeatureParams(neighbours=[3, 8], folds=3, target_transform="sqrt")
+FEATURE_PARAMS = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
 
 
 @pytest.mark.parametrize("section", sorted({key.rsplit(".", 1)[0] for key in PRESETS["gpu"] if "." in key}))
