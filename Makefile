@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \
-	monitoring-tools stack-up stack-down bench-serve gpu-preset bench-gpu push lock clean
+	monitoring-tools stack-up stack-down bench-serve bench-predict gpu-preset bench-gpu push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -96,6 +96,9 @@ bench-serve: setup ## bench/serve: this server against `mlflow models serve`, dr
 
 gpu-preset: setup ## the GPU preset as a DVC experiment
 	dvc exp run --name gpu-preset $(GPU_PRESET)
+
+bench-predict: setup ## bench/predict: single-row predict time of every candidate, in process (after make repro)
+	$(PYTHON) -m bench.predict
 
 bench-gpu: setup ## bench/gpu: every family on the CPU and on the GPU, one table
 	$(PYTHON) -m bench.gpu

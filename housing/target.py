@@ -14,6 +14,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from housing.ensemble import WeightedAverage
+
 
 class LogTargetRegressor(RegressorMixin, BaseEstimator):
     """A regressor already fitted on log(price), predicting price.
@@ -75,13 +77,33 @@ def final_estimator(pipeline: Pipeline) -> RegressorMixin:
 
 
 def feature_importance(pipeline: Pipeline) -> pd.Series | None:
-    """Importance per engineered feature where the family has one: gain/impurity for trees, |coef| for linear."""
-    model = final_estimator(pipeline)
+    """Importance per engineered feature where the family has one: gain/impurity for trees, |coef| for linear.
+
+    An average of members (a seed bag, the blend) weighs its members' normalised importances by their
+    weights, over the members that have them.
+    """
+    values = _importances(pipeline[-1])
+    if values is None:
+        return None
+    names = list(pipeline[:-1].get_feature_names_out())
+    return pd.Series(values, index=names).sort_values(ascending=False)
+
+
+def _importances(model: RegressorMixin) -> np.ndarray | None:
+    """The model's normalised importances (summing to one), or None when it has none."""
+    if isinstance(model, LogTargetRegressor):
+        return _importances(model.regressor)
+    if isinstance(model, WeightedAverage):
+        members = [member for _, member in model.members]
+        weighted = [(w, _importances(member)) for member, w in zip(members, model.weights, strict=True) if w > 0]
+        weighted = [(weight, values) for weight, values in weighted if values is not None]
+        if not weighted:
+            return None
+        return sum(weight * values for weight, values in weighted) / sum(weight for weight, _ in weighted)
     if hasattr(model, "feature_importances_"):
         values = np.asarray(model.feature_importances_, dtype=float)
     elif hasattr(model, "coef_"):
         values = np.abs(np.ravel(model.coef_))
     else:
         return None
-    names = list(pipeline[:-1].get_feature_names_out())
-    return pd.Series(values / values.sum(), index=names).sort_values(ascending=False)
+    return values / values.sum()

@@ -1,10 +1,11 @@
-"""results: the pipeline's scores as one compact table, a row per family (what `make repro` ends with).
+"""results: the pipeline's scores as one compact table, a row per candidate (what `make repro` ends with).
 
     python -m ops.results [--metrics metrics] [--reports reports]
 
-Reads what the stages wrote: each family's scores (metrics/<family>.json, from evaluate), its fit
-time (reports/train/<family>.json, from train) and the registration (reports/registered.json).
-RMSE and MAE are in $100,000.
+Reads what the stages wrote: each candidate's scores (metrics/<candidate>.json, from evaluate), its
+fit time (reports/train/<candidate>.json, from train and blend), the bootstrap intervals of the test
+RMSE differences (reports/intervals.json, from evaluate) and the registration
+(reports/registered.json). RMSE and MAE are in $100,000.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import json
 from pathlib import Path
 
 from stages.errors import StageError, exits_cleanly
-from stages.params import MODEL_PARAMS
+from stages.params import CANDIDATES
 
 COLUMNS = ("val_rmse", "val_mae", "val_r2", "test_rmse", "test_mae", "test_r2")
-HEADER = ("family", "val RMSE", "val MAE", "val R²", "test RMSE", "test MAE", "test R²", "fit s")
+HEADER = (
+    "candidate",
+    *("val RMSE", "val MAE", "val R²", "test RMSE", "test MAE", "test R²"),
+    "fit s",
+    "test RMSE vs * (95%)",
+)
 
 
 def read_json(path: Path) -> dict:
@@ -29,15 +35,28 @@ def read_json(path: Path) -> dict:
 
 def table(metrics: Path, reports: Path) -> str:
     receipt = read_json(reports / "registered.json")
+    intervals = read_json(reports / "intervals.json")["test_rmse"]
     rows = [HEADER]
-    for family in MODEL_PARAMS:
-        scores = read_json(metrics / f"{family}.json")
-        fit_seconds = read_json(reports / "train" / f"{family}.json")["fit_seconds"]
-        mark = " *" if family == receipt["model_family"] else ""
-        rows.append((family + mark, *(f"{scores[name]:.4f}" for name in COLUMNS), f"{fit_seconds:.1f}"))
+    for candidate in CANDIDATES:
+        scores = read_json(metrics / f"{candidate}.json")
+        fit_seconds = read_json(reports / "train" / f"{candidate}.json")["fit_seconds"]
+        mark = " *" if candidate == receipt["model_family"] else ""
+        cells = (*(f"{scores[name]:.4f}" for name in COLUMNS), f"{fit_seconds:.1f}", interval(intervals.get(candidate)))
+        rows.append((candidate + mark, *cells))
     promoted = "promoted to champion" if receipt["promoted"] else "kept as challenger (it did not beat the champion)"
-    footnote = f"* best validation RMSE: registered as {receipt['model_name']} v{receipt['version']}, {promoted}"
-    return "\n".join([*aligned(rows), footnote])
+    footnotes = [
+        f"* best validation RMSE: registered as {receipt['model_name']} v{receipt['version']}, {promoted}",
+        "  (paired bootstrap of the test rows; an interval around 0 is noise)",
+    ]
+    return "\n".join([*aligned(rows), *footnotes])
+
+
+def interval(difference: dict | None) -> str:
+    """A candidate's test RMSE minus the selected one's, with its 95% interval; blank for the selected."""
+    if difference is None:
+        return ""
+    noise = " noise" if difference["noise"] else ""
+    return f"{difference['difference']:+.4f} [{difference['low']:+.4f}, {difference['high']:+.4f}]{noise}"
 
 
 def aligned(rows: list[tuple[str, ...]]) -> list[str]:

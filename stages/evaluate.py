@@ -1,12 +1,15 @@
-"""evaluate: score every family's saved model on val (for selection) and test (for the report), as served.
+"""evaluate: score every candidate's saved model on val (for selection) and test (for the report), as served.
 
-    python -m stages.evaluate --models models --splits data/processed --scores metrics --plots plots
+    python -m stages.evaluate --models models --splits data/processed --scores metrics --plots plots \
+        --intervals reports/intervals.json
 
-Each model is loaded through MLflow's pyfunc interface, exactly as serving loads it, and fed raw rows.
-Writes one scores file per family (RMSE, MAE and R² on val and test, units of $100,000): dvc.yaml's
-top-level metrics, one row per family in `dvc metrics show`. Per family, as DVC plot folders: the
-test split's predicted against actual values, its residuals, and feature importances where the
-family has them.
+The candidates are the families and their blend. Each model is loaded through MLflow's pyfunc
+interface, exactly as serving loads it, and fed raw rows. Writes one scores file per candidate (RMSE,
+MAE and R² on val and test, units of $100,000; the blend's also has its weights): dvc.yaml's
+top-level metrics, one row per candidate in `dvc metrics show`. Per candidate, as DVC plot folders:
+the test split's predicted against actual values, its residuals, and feature importances where it
+has them. `--intervals` gets a paired bootstrap 95% interval of the test RMSE difference between
+the candidate validation selects (the one register registers) and each other one.
 """
 
 from __future__ import annotations
@@ -18,22 +21,33 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from housing.scores import regression_scores
+from housing.ensemble import WeightedAverage
+from housing.scores import regression_scores, rmse_difference_intervals
 from housing.target import feature_importance
 from stages.atomic import atomic_path, write_json
 from stages.errors import StageError, exits_cleanly
-from stages.params import MODEL_PARAMS
+from stages.params import CANDIDATES, EvaluateParams, load_params
+from stages.selection import best_on_validation
 from stages.splits import load_split
 
 SCORED_SPLITS = ("val", "test")
 PLOTS = ("predictions", "residuals", "importance")
 
 
-def load_model(models: Path, family: str) -> mlflow.pyfunc.PyFuncModel:
-    folder = models / family
+def load_model(models: Path, candidate: str) -> mlflow.pyfunc.PyFuncModel:
+    folder = models / candidate
     if not (folder / "MLmodel").is_file():
-        raise StageError(f"{folder}: no MLflow model here; run the train@{family} stage first")
+        stage = "blend" if candidate == "blend" else f"train@{candidate}"
+        raise StageError(f"{folder}: no MLflow model here; run the {stage} stage first")
     return mlflow.pyfunc.load_model(str(folder))
+
+
+def member_weights(model: mlflow.pyfunc.PyFuncModel) -> dict[str, float]:
+    """A blend's weight per family (`weight_lightgbm`, ...); nothing for a single family."""
+    last = model.get_raw_model()[-1]
+    if not isinstance(last, WeightedAverage):
+        return {}
+    return {f"weight_{family}": round(weight, 5) for family, weight in last.named_weights().items()}
 
 
 def scores_of(predicted: dict[str, np.ndarray], splits: dict[str, tuple[pd.DataFrame, np.ndarray]]) -> dict:
@@ -64,24 +78,39 @@ def main() -> None:
     parser.add_argument("--splits", type=Path, required=True)
     parser.add_argument("--scores", type=Path, required=True)
     parser.add_argument("--plots", type=Path, required=True)
+    parser.add_argument("--intervals", type=Path, required=True)
     args = parser.parse_args()
+    seed: int = load_params("seed")
+    params: EvaluateParams = load_params("evaluate")
 
     splits = {split: load_split(args.splits, split) for split in SCORED_SPLITS}
     scores: dict[str, dict] = {}
+    test_predicted: dict[str, np.ndarray] = {}
     with atomic_path(args.plots) as plots:
         for name in PLOTS:
             (plots / name).mkdir(parents=True)
-        for family in MODEL_PARAMS:
-            model = load_model(args.models, family)
+        for candidate in CANDIDATES:
+            model = load_model(args.models, candidate)
             predicted = {split: np.asarray(model.predict(X)).ravel() for split, (X, _) in splits.items()}
-            scores[family] = scores_of(predicted, splits)
-            write_plots(plots, family, model, splits["test"][1], predicted["test"])
-            val, test = scores[family]["val_rmse"], scores[family]["test_rmse"]
-            print(f"evaluate {family}: val RMSE {val:.4f}, test RMSE {test:.4f}")
+            scores[candidate] = scores_of(predicted, splits) | member_weights(model)
+            test_predicted[candidate] = predicted["test"]
+            write_plots(plots, candidate, model, splits["test"][1], predicted["test"])
+            val, test = scores[candidate]["val_rmse"], scores[candidate]["test_rmse"]
+            print(f"evaluate {candidate}: val RMSE {val:.4f}, test RMSE {test:.4f}")
+    selected = best_on_validation(scores)
+    intervals = rmse_difference_intervals(splits["test"][1], test_predicted, selected, params.bootstrap_resamples, seed)
     with atomic_path(args.scores) as staged:
         staged.mkdir()
-        for family, figures in scores.items():
-            write_json(staged / f"{family}.json", figures)
+        for candidate, figures in scores.items():
+            write_json(staged / f"{candidate}.json", figures)
+    write_json(args.intervals, {"selected": selected, "resamples": params.bootstrap_resamples, "test_rmse": intervals})
+    for candidate, interval in intervals.items():
+        better = selected if interval["low"] > 0 else candidate
+        verdict = "noise" if interval["noise"] else f"{better} better"
+        print(
+            f"evaluate: test RMSE {candidate} - {selected} = {interval['difference']:+.4f}"
+            f" [{interval['low']:+.4f}, {interval['high']:+.4f}] ({verdict})"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
+from housing.ensemble import equal_weights
 from housing.features import preprocessing
 from housing.mlp import TorchMLPRegressor
 from housing.target import TARGET_REGRESSORS
@@ -71,7 +72,24 @@ def fit_random_forest(
     return RandomForestRegressor(**settings, n_jobs=-1).fit(X, y)
 
 
+def bagged(seeds: int, seed: int, fit_one: Callable[[int], RegressorMixin]) -> RegressorMixin:
+    """One booster per seed (seed, seed + 1, ...), averaged; with one seed, the booster itself.
+
+    The boosters differ only in their row and column subsamples, so their mean has less variance
+    than any one of them.
+    """
+    if seeds == 1:
+        return fit_one(seed)
+    return equal_weights([(f"seed_{each}", fit_one(each)) for each in range(seed, seed + seeds)])
+
+
 def fit_xgboost(
+    p: XGBoostParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> RegressorMixin:
+    return bagged(p.seeds, seed, lambda each: fit_one_xgboost(p, device, each, X, y, X_val, y_val))
+
+
+def fit_one_xgboost(
     p: XGBoostParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
 ) -> xgboost.XGBRegressor:
     booster = xgboost.XGBRegressor(
@@ -92,6 +110,12 @@ def fit_xgboost(
 
 
 def fit_lightgbm(
+    p: LightGBMParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
+) -> RegressorMixin:
+    return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(p, device, each, X, y, X_val, y_val))
+
+
+def fit_one_lightgbm(
     p: LightGBMParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
 ) -> lightgbm.LGBMRegressor:
     booster = lightgbm.LGBMRegressor(
@@ -149,7 +173,7 @@ def fit_pipeline(
     name: str, model_params: Section, features: FeatureParams, device: str, seed: int, X, y, X_val, y_val
 ) -> tuple[Pipeline, np.ndarray]:
     """Fit preprocessing then the regressor; return the raw-row pipeline and its out-of-fold train predictions."""
-    prepare = preprocessing(features.neighbours, features.folds, seed)
+    prepare = preprocessing(features.neighbours, features.similar, features.folds, seed)
     X_prepared = prepare.fit_transform(X, y)
     X_val_prepared = prepare.transform(X_val)
     wrapper = TARGET_REGRESSORS.get(features.target_transform)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from housing.drift import DriftThresholds
 from stages.errors import StageError
@@ -40,6 +40,7 @@ class PreprocessParams(Section):
 
 class FeatureParams(Section):
     neighbours: list[PositiveInt] = Field(min_length=1, description="k of each nearest-blocks feature.")
+    similar: list[PositiveInt] = Field(description="k of each most-similar-blocks feature; [] for none.")
     folds: Annotated[int, Field(ge=2)] = Field(description="Folds for the out-of-fold neighbour features.")
     target_transform: Literal["sqrt", "log", "none"] = Field(
         description="Fit on sqrt(price) or log(price) and predict the inverse of it, or fit on price itself."
@@ -65,6 +66,7 @@ class XGBoostParams(Section):
     subsample: Annotated[float, Field(gt=0, le=1)]
     colsample_bytree: Annotated[float, Field(gt=0, le=1)]
     early_stopping_rounds: PositiveInt
+    seeds: PositiveInt = Field(description="Boosters bagged over seeds seed, seed+1, ...: the model is their mean.")
 
 
 class LightGBMParams(Section):
@@ -75,6 +77,7 @@ class LightGBMParams(Section):
     subsample: Annotated[float, Field(gt=0, le=1)]
     colsample_bytree: Annotated[float, Field(gt=0, le=1)]
     early_stopping_rounds: PositiveInt
+    seeds: PositiveInt = Field(description="Boosters bagged over seeds seed, seed+1, ...: the model is their mean.")
 
 
 class MLPParams(Section):
@@ -87,6 +90,29 @@ class MLPParams(Section):
     lr_schedule: Literal["constant", "cosine", "plateau"]
     early_stopping_patience: PositiveInt
     compile: bool = Field(description="torch.compile the network for training (pays off on a GPU).")
+
+
+class BlendParams(Section):
+    members: list[str] = Field(min_length=2, description="The families the blend may combine.")
+    folds: Annotated[int, Field(ge=2)] = Field(
+        description="Folds of the out-of-fold predictions its weights are fitted on (each member refitted this often)."
+    )
+
+    @field_validator("members")
+    @classmethod
+    def _known_families(cls, members: list[str]) -> list[str]:
+        unknown = [name for name in members if name not in MODEL_PARAMS]
+        if unknown:
+            raise ValueError(f"unknown families {unknown}; the families are {list(MODEL_PARAMS)}")
+        if len(set(members)) != len(members):
+            raise ValueError("a family is listed twice")
+        return members
+
+
+class EvaluateParams(Section):
+    bootstrap_resamples: Annotated[int, Field(ge=100)] = Field(
+        description="Resamples of the test rows for the intervals of the RMSE differences."
+    )
 
 
 class RegisterParams(Section):
@@ -123,12 +149,18 @@ MODEL_PARAMS: dict[str, type[Section]] = {
 """The model families, in pipeline order: the one list of them. params.yaml has a `train` section for
 each (dvc.yaml's train stages are one per section), and stages.families a builder for each."""
 
+BLEND = "blend"
+CANDIDATES = (*MODEL_PARAMS, BLEND)
+"""What evaluate scores and register chooses from: every family, and the blend of them."""
+
 SECTIONS: dict[str, Any] = {
     "seed": int,
     "device": Device,
     "ingest": IngestParams,
     "preprocess": PreprocessParams,
     "features": FeatureParams,
+    "blend": BlendParams,
+    "evaluate": EvaluateParams,
     "register": RegisterParams,
     "drift": DriftThresholds,
     "retrain": RetrainParams,

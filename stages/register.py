@@ -1,4 +1,4 @@
-"""register: put the best model (by validation RMSE) in the MLflow registry; promote it if it wins.
+"""register: put the best candidate (by validation RMSE) in the MLflow registry; promote it if it wins.
 
     python -m stages.register --scores metrics --models models --splits data/processed \
         --receipt reports/registered.json
@@ -29,7 +29,8 @@ from housing.registry import CHALLENGER, CHAMPION
 from housing.scores import regression_scores
 from stages.atomic import write_json
 from stages.errors import StageError, exits_cleanly
-from stages.params import MODEL_PARAMS, MlflowParams, RegisterParams, load_params
+from stages.params import CANDIDATES, MlflowParams, RegisterParams, load_params
+from stages.selection import best_on_validation
 from stages.splits import load_split
 from stages.tracking import configure_tracking, lineage_tags
 
@@ -63,9 +64,9 @@ def champion_test_rmse(client: MlflowClient, name: str, splits: Path) -> float |
 
 
 def evaluated(scores: Path) -> dict[str, dict]:
-    """Every family's scores, as evaluate wrote them."""
+    """Every candidate's scores, as evaluate wrote them."""
     try:
-        return {family: json.loads((scores / f"{family}.json").read_text()) for family in MODEL_PARAMS}
+        return {candidate: json.loads((scores / f"{candidate}.json").read_text()) for candidate in CANDIDATES}
     except FileNotFoundError as error:
         raise StageError(f"{error.filename}: no scores; run the evaluate stage first") from None
 
@@ -82,7 +83,7 @@ def main() -> None:
     tracking: MlflowParams = load_params("mlflow")
 
     evaluation = evaluated(args.scores)
-    family = min(evaluation, key=lambda name: evaluation[name]["val_rmse"])
+    family = best_on_validation(evaluation)
     scores = evaluation[family]
 
     configure_tracking(tracking.experiment)

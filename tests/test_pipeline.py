@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from housing.schema import RAW_COLUMNS
-from stages.params import MODEL_PARAMS
+from stages.params import CANDIDATES, MODEL_PARAMS
 from tests.conftest import copy_repo, eventually, free_port, logged_runs, registered_model
 from tests.dvc_repo import BIN, MODEL_NAME, sh, stages_run
 from tests.synthetic import housing_frame
@@ -44,6 +44,7 @@ def test_repro_runs_every_stage_and_registers_a_champion(repo, first_repro):
         "ingest",
         "drift",
         "preprocess",
+        "blend",
         "evaluate",
         "register",
         *(f"train@{f}" for f in families),
@@ -58,25 +59,27 @@ def test_repro_runs_every_stage_and_registers_a_champion(repo, first_repro):
     assert (repo / "mlartifacts").is_dir() and not (repo / "mlruns").exists()
 
     runs = logged_runs(store, MODEL_NAME)
-    assert {run.data.tags["model_family"] for run in runs} == set(families)
+    assert {run.data.tags["model_family"] for run in runs} == set(CANDIDATES)
     assert all(run.data.tags["mlflow.source.git.commit"] for run in runs)
 
 
-def test_dvc_shows_one_compact_row_of_scores_per_family_and_the_plots(repo, first_repro):
+def test_dvc_shows_one_row_of_scores_per_candidate_and_the_plots(repo, first_repro):
     metrics = sh(repo, "dvc", "metrics", "show").splitlines()
-    assert metrics[0].split() == ["Path", "test_mae", "test_r2", "test_rmse", "val_mae", "val_r2", "val_rmse"]
+    scores = ["test_mae", "test_r2", "test_rmse", "val_mae", "val_r2", "val_rmse"]
+    blend = json.loads((repo / "reports/train/blend.json").read_text())
+    weights = sorted(f"weight_{family}" for family, weight in blend["weights"].items() if weight > 0)
+    assert metrics[0].split() == ["Path", *scores, *weights], "six scores each, and the blend's weights"
     assert sorted(line.split()[0] for line in metrics[1:]) == sorted(
-        f"metrics/{family}.json" for family in MODEL_PARAMS
+        f"metrics/{candidate}.json" for candidate in CANDIDATES
     )
-    assert max(map(len, metrics)) <= 100
     plots = json.loads(sh(repo, "dvc", "plots", "show", "--json"))["data"]
     for folder in ("predictions", "residuals"):
-        assert {f"plots/{folder}/{family}.csv" for family in MODEL_PARAMS} <= plots.keys()
-    assert any(name.startswith("plots/importance/") for name in plots)
+        assert {f"plots/{folder}/{candidate}.csv" for candidate in CANDIDATES} <= plots.keys()
+    assert "plots/importance/blend.csv" in plots
 
     table = sh(repo, "python", "-m", "ops.results").splitlines()
     receipt = json.loads((repo / "reports" / "registered.json").read_text())
-    assert [line.split()[0] for line in table[1:-1]] == list(MODEL_PARAMS)
+    assert [line.split()[0] for line in table[1 : 1 + len(CANDIDATES)]] == list(CANDIDATES)
     assert f"{receipt['model_family']} *" in "\n".join(table)
 
 
@@ -137,12 +140,12 @@ def test_outputs_round_trip_through_an_s3_remote(repo, first_repro, s3_endpoint)
     assert cached_outputs(repo) == before
 
 
-def test_changing_an_xgboost_param_reruns_only_its_dependents(repo, first_repro):
+def test_changing_a_blend_members_param_reruns_only_its_dependents(repo, first_repro):
     """Run as `.venv/bin/dvc exp run` with no virtualenv on PATH: the stages still find the project's."""
     (repo / ".venv").symlink_to(sys.prefix)
     bare = {"PATH": os.defpath, "VIRTUAL_ENV": ""}
     output = sh(repo, str(BIN / "dvc"), "exp", "run", "-S", "train.xgboost.max_depth=3", env=bare)
-    assert stages_run(output) == {"train@xgboost", "evaluate", "register"}
+    assert stages_run(output) == {"train@xgboost", "blend", "evaluate", "register"}
     versions = mlflow.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}").search_model_versions(f"name='{MODEL_NAME}'")
     assert len(versions) == 2
     runs = logged_runs(f"sqlite:///{repo / 'mlflow.db'}", MODEL_NAME, "tags.model_family='xgboost'")

@@ -9,7 +9,7 @@ import pytest
 
 from ops.results import table
 from stages.errors import StageError
-from stages.params import MODEL_PARAMS
+from stages.params import CANDIDATES
 
 
 def write(path: Path, payload: dict) -> None:
@@ -19,7 +19,7 @@ def write(path: Path, payload: dict) -> None:
 
 @pytest.fixture
 def outputs(tmp_path: Path) -> Path:
-    for number, family in enumerate(MODEL_PARAMS):
+    for number, family in enumerate(CANDIDATES):
         rmse = 0.5 - number / 100
         scores = {
             "val_rmse": rmse,
@@ -39,35 +39,39 @@ def outputs(tmp_path: Path) -> Path:
         "alias": "champion",
     }
     write(tmp_path / "reports" / "registered.json", receipt)
+    intervals = {
+        family: {"difference": 0.01, "low": -0.002, "high": 0.02, "noise": True}
+        for family in CANDIDATES
+        if family != "mlp"
+    }
+    intervals["linear"] = {"difference": 0.04, "low": 0.03, "high": 0.05, "noise": False}
+    write(tmp_path / "reports" / "intervals.json", {"selected": "mlp", "resamples": 100, "test_rmse": intervals})
     return tmp_path
 
 
-def test_one_row_per_family_with_the_registered_one_marked(outputs: Path) -> None:
+def test_one_row_per_candidate_with_the_registered_one_marked_and_the_noise_flagged(outputs: Path) -> None:
     lines = table(outputs / "metrics", outputs / "reports").splitlines()
 
-    assert lines[0].split() == [
-        "family",
-        "val",
-        "RMSE",
-        "val",
-        "MAE",
-        "val",
-        "R²",
-        "test",
-        "RMSE",
-        "test",
-        "MAE",
-        "test",
-        "R²",
-        "fit",
-        "s",
+    assert lines[0].split()[:9] == ["candidate", "val", "RMSE", "val", "MAE", "val", "R²", "test", "RMSE"]
+    assert lines[0].split()[-7:] == ["fit", "s", "test", "RMSE", "vs", "*", "(95%)"]
+    rows = {line.split()[0]: line.split() for line in lines[1 : 1 + len(CANDIDATES)]}
+    assert list(rows) == list(CANDIDATES)
+    assert rows["linear"][1:] == [
+        "0.5000",
+        "0.3000",
+        "0.8000",
+        "0.5100",
+        "0.3100",
+        "0.7900",
+        "0.0",
+        "+0.0400",
+        "[+0.0300,",
+        "+0.0500]",
     ]
-    rows = {line.split()[0]: line.split() for line in lines[1 : 1 + len(MODEL_PARAMS)]}
-    assert list(rows) == list(MODEL_PARAMS)
-    assert rows["linear"][1:] == ["0.5000", "0.3000", "0.8000", "0.5100", "0.3100", "0.7900", "0.0"]
-    assert rows["mlp"][1] == "*" and rows["mlp"][-1] == "5.0"
-    assert lines[-1] == "* best validation RMSE: registered as california-housing v3, promoted to champion"
-    assert max(map(len, lines)) <= 100
+    assert rows["xgboost"][-1] == "noise"
+    assert rows["mlp"][1] == "*" and rows["mlp"][-1] == "5.0", "the selected one has no difference to itself"
+    assert lines[-2] == "* best validation RMSE: registered as california-housing v3, promoted to champion"
+    assert max(map(len, lines)) <= 120
 
 
 def test_before_the_pipeline_ran_it_says_what_to_do(tmp_path: Path) -> None:

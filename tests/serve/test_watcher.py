@@ -24,6 +24,7 @@ FAMILIES = {
         subsample=1.0,
         colsample_bytree=1.0,
         early_stopping_rounds=5,
+        seeds=2,
     ),
     "random_forest": RandomForestParams(n_estimators=10, max_depth=5, min_samples_leaf=2, max_features=0.5),
 }
@@ -33,7 +34,7 @@ FAMILIES = {
 def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) -> None:
     frame = housing_frame(300, seed=3)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    features = FeatureParams(neighbours=[3], folds=3, target_transform="sqrt")
+    features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform="sqrt")
     pipeline, _ = fit_pipeline(family, FAMILIES[family], features, "cpu", 0, X, y, X, y)
     before = pipeline.predict(X)
 

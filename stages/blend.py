@@ -1,0 +1,168 @@
+"""blend: one model from the trained families, weighted by their out-of-fold predictions, chosen on validation.
+
+    python -m stages.blend --models models --splits data/processed --out models/blend --report reports/train/blend.json
+
+Each member is refitted `blend.folds` times on the other folds of the training split (with one seed:
+bagging lowers a member's variance, not what it predicts) to predict the fold it did not see. Two
+kinds of candidate come from those out-of-fold predictions: the non-negative weights that sum to one
+and minimise their squared error, and the plain mean of the best k members for each k from 2 up.
+Validation chooses among them; the test split chooses nothing.
+
+The blend is the members' saved models, the ones evaluate scores alone, behind one feature step:
+every member fitted the same preprocessing (same training rows, features params and seed), which
+the stage checks, so the logged model takes raw rows and computes the features once for all members.
+Members that earn less than MIN_WEIGHT are left out of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
+
+from housing.ensemble import WeightedAverage
+from housing.scores import regression_scores
+from stages.atomic import atomic_path, write_json
+from stages.device import resolve_device
+from stages.errors import StageError, exits_cleanly
+from stages.families import fit_pipeline
+from stages.logged_model import log_pipeline
+from stages.params import BLEND, BlendParams, FeatureParams, MlflowParams, Section, load_params
+from stages.splits import load_split, split_path
+from stages.tracking import configure_tracking, lineage_tags
+
+MIN_WEIGHT = 0.005
+
+
+def load_member(models: Path, family: str) -> Pipeline:
+    folder = models / family
+    if not (folder / "MLmodel").is_file():
+        raise StageError(f"{folder}: no MLflow model here; run the train@{family} stage first")
+    return mlflow.pyfunc.load_model(str(folder)).get_raw_model()
+
+
+def one_seed(params: Section) -> Section:
+    return params.model_copy(update={"seeds": 1}) if "seeds" in type(params).model_fields else params
+
+
+def out_of_fold(
+    family: str, features: FeatureParams, device: str, seed: int, folds: int, X, y, X_val, y_val
+) -> np.ndarray:
+    """The family's predictions of each training row by a refit that did not see that row's fold."""
+    params = one_seed(load_params(f"train.{family}"))
+    predicted = np.empty(len(X))
+    for fit_rows, held_rows in KFold(folds, shuffle=True, random_state=seed).split(X):
+        pipeline, _ = fit_pipeline(family, params, features, device, seed, X.iloc[fit_rows], y[fit_rows], X_val, y_val)
+        predicted[held_rows] = pipeline.predict(X.iloc[held_rows])
+    return predicted
+
+
+def least_squares_weights(predicted: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """Weights >= 0 summing to one that minimise the squared error of the weighted predictions."""
+    columns = predicted.to_numpy()
+    start = np.full(columns.shape[1], 1 / columns.shape[1])
+    solution = minimize(
+        lambda weights: np.mean((columns @ weights - y) ** 2),
+        start,
+        jac=lambda weights: 2 * columns.T @ (columns @ weights - y) / len(y),
+        bounds=[(0, 1)] * len(start),
+        constraints={"type": "eq", "fun": lambda weights: weights.sum() - 1},
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 1000},
+    )
+    kept = np.where(solution.x >= MIN_WEIGHT, solution.x, 0)
+    return dict(zip(predicted.columns, kept / kept.sum(), strict=True))
+
+
+def candidate_weights(predicted: pd.DataFrame, y: np.ndarray) -> dict[str, dict[str, float]]:
+    """The least-squares weights, and the plain mean of the best k members (by out-of-fold RMSE)."""
+    ranked = sorted(predicted, key=lambda family: regression_scores(y, predicted[family])["rmse"])
+    candidates = {"least squares": least_squares_weights(predicted, y)}
+    for k in range(2, len(ranked) + 1):
+        candidates[f"mean of best {k}"] = {family: 1 / k if family in ranked[:k] else 0.0 for family in predicted}
+    return candidates
+
+
+def shared_features(members: dict[str, Pipeline], X_val: pd.DataFrame) -> Pipeline:
+    """The feature step every member fitted; a StageError if any member's differs."""
+    first, *others = members
+    expected = members[first][:-1].transform(X_val)
+    for family in others:
+        if not np.array_equal(members[family][:-1].transform(X_val), expected):
+            raise StageError(
+                f"models/{family} and models/{first} were fitted on different features; "
+                "rerun their train stages (`dvc repro`) so they share the same data and params"
+            )
+    return members[first][:-1]
+
+
+def blend(members: dict[str, Pipeline], weights: dict[str, float], X_val: pd.DataFrame) -> Pipeline:
+    """One pipeline: the shared feature step, then the weighted average of the members' own regressors."""
+    kept = [family for family, weight in weights.items() if weight > 0]
+    average = WeightedAverage([(family, members[family][-1]) for family in kept], [weights[family] for family in kept])
+    return Pipeline([*shared_features(members, X_val).steps, ("model", average)])
+
+
+@exits_cleanly
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--report", type=Path, required=True)
+    args = parser.parse_args()
+    seed: int = load_params("seed")
+    device = resolve_device(load_params("device"))
+    features: FeatureParams = load_params("features")
+    params: BlendParams = load_params("blend")
+    tracking: MlflowParams = load_params("mlflow")
+
+    X, y = load_split(args.splits, "train")
+    X_val, y_val = load_split(args.splits, "val")
+    members = {family: load_member(args.models, family) for family in params.members}
+    started = time.perf_counter()
+    predicted = pd.DataFrame(
+        {family: out_of_fold(family, features, device, seed, params.folds, X, y, X_val, y_val) for family in members}
+    )
+    val_predicted = pd.DataFrame({family: members[family].predict(X_val) for family in members})
+    candidates = candidate_weights(predicted, y)
+    val_rmse = {name: regression_scores(y_val, val_predicted @ pd.Series(w))["rmse"] for name, w in candidates.items()}
+    chosen = min(val_rmse, key=val_rmse.get)
+    pipeline = blend(members, candidates[chosen], X_val)
+    fit_seconds = time.perf_counter() - started
+    report = {
+        "fit_seconds": round(fit_seconds, 3),
+        "chosen": chosen,
+        "weights": candidates[chosen],
+        "out_of_fold_rmse": {family: regression_scores(y, predicted[family])["rmse"] for family in members},
+        "candidates": {name: {"weights": candidates[name], "val_rmse": val_rmse[name]} for name in candidates},
+        "val": regression_scores(y_val, pipeline.predict(X_val)),
+    }
+
+    configure_tracking(tracking.experiment)
+    with mlflow.start_run(run_name=BLEND, tags={**lineage_tags(), "model_family": BLEND}):
+        mlflow.log_params({"model_family": BLEND, "seed": seed, "blend.chosen": chosen, "blend.folds": params.folds})
+        mlflow.log_params({"blend.members": ",".join(params.members)})
+        mlflow.log_metrics({f"weight_{family}": weight for family, weight in candidates[chosen].items()})
+        mlflow.log_metrics({f"out_of_fold_rmse_{family}": rmse for family, rmse in report["out_of_fold_rmse"].items()})
+        mlflow.log_metrics({"fit_seconds": report["fit_seconds"], **{f"val_{k}": v for k, v in report["val"].items()}})
+        mlflow.log_dict(report, "blend.json")
+        train_sha256 = hashlib.sha256(split_path(args.splits, "train").read_bytes()).hexdigest()
+        model_info = log_pipeline(pipeline, BLEND, X.head(3), train_sha256)
+        with atomic_path(args.out) as staged:
+            mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
+    write_json(args.report, report)
+    weights = ", ".join(f"{family} {weight:.3f}" for family, weight in candidates[chosen].items() if weight)
+    print(f"blend: {chosen} ({weights}): val RMSE {report['val']['rmse']:.4f} in {fit_seconds:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
