@@ -20,7 +20,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.serve/prometheus
 GPU_PRESET = $(shell $(PYTHON) -m ops.presets gpu)
 
 # What `make exp-show` leaves out of `dvc exp show`: MAE and R² (in `dvc metrics show`) and dep hashes.
-EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models|metrics|reports/.*)$$
+EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \

@@ -65,7 +65,7 @@ def aligned(rows: list[tuple[str, ...]]) -> list[str]:
     return [
         "  ".join(
             [row[0].ljust(widths[0]), *(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))]
-        )
+        ).rstrip()
         for row in rows
     ]
 
