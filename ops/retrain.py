@@ -107,7 +107,7 @@ def served_traffic(evidence: Evidence, champion: ModelVersion, pipeline: Pipelin
         reached = served["drifted_count"] >= params.drifted_features
         evidence.check(reached, f"served traffic drifted in {', '.join(served['drifted'])}")
     for live in prediction_log.live_errors(log, Settings().live_window):
-        if live.model_version == int(champion.version) and live.role != "shadow":
+        if live.model_version == int(champion.version) and live.role != "shadow" and live.count:
             evidence.figures.update(live_rmse_dollars=round(live.rmse, 2), live_feedback=live.count)
             reached = live.count >= params.min_feedback and live.rmse > params.max_live_rmse_dollars
             evidence.check(reached, f"live RMSE ${live.rmse:,.0f} over {live.count} reports")

@@ -80,7 +80,11 @@ class ServeMetrics:
         )
 
     def live_errors(self, errors: list[LiveError]) -> None:
-        """Live accuracy per model version and role, from the latest feedback (any worker may have set it last)."""
+        """Live accuracy per model version and role, from the latest feedback (any worker may have set it last).
+
+        Every worker sets every version and role the log has feedback for, those outside the window to
+        NaN with count 0, so the most recent write (the gauges' multiprocess mode) is never a stale figure.
+        """
         for error in errors:
             labels = (str(error.model_version), error.role)
             self.live_rmse.labels(*labels).set(error.rmse)

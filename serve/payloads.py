@@ -213,6 +213,9 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise RequestError(400, "malformed JSON", [ErrorDetail(field="body", message=str(error))]) from None
+    except RecursionError:
+        message = "nested too deeply: no valid request nests more than a few levels"
+        raise RequestError(400, "malformed JSON", [ErrorDetail(field="body", message=message)]) from None
 
 
 def validate_model(model: type[BaseModel], data: Any) -> BaseModel:

@@ -56,6 +56,10 @@ FROM (SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?) AS f
 JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
 GROUP BY p.model_version, p.role
 """
+SCORED_LABELS = """
+SELECT DISTINCT p.model_version, p.role
+FROM feedback AS f JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
+"""
 PURGE_EVERY_S = 3600
 INSERT = (
     "INSERT INTO predictions"
@@ -125,10 +129,15 @@ def read(path: Path, sql: str, parameters: tuple) -> list[sqlite3.Row]:
 def live_errors(path: Path, window: int) -> list[LiveError]:
     """Live errors per model version and role over the `window` latest feedback reports.
 
-    A report joins every row logged for its record, so a shadow's prediction is scored too.
+    A report joins every row logged for its record, so a shadow's prediction is scored too. A version
+    and role with feedback in the log but none in the window comes back with count 0 and NaN errors:
+    its gauges must say "not measured now" rather than keep the last figure some worker set.
     """
     rows = read(path, LIVE_ERRORS, (window,))
-    return [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
+    errors = [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
+    measured = {(error.model_version, error.role) for error in errors}
+    unmeasured = [tuple(label) for label in read(path, SCORED_LABELS, ()) if tuple(label) not in measured]
+    return errors + [LiveError(version, role, 0, math.nan, math.nan) for version, role in unmeasured]
 
 
 def served_inputs(path: Path, limit: int) -> list[dict]:

@@ -152,6 +152,7 @@ def test_admin_reload_needs_the_token(app):
 
 BAD_INPUTS = [
     ("malformed JSON", {"data": b'{"longitude": ', "headers": {"Content-Type": "application/json"}}, 400, "body"),
+    ("nested 100,000 deep", {"data": b"[" * 100_000, "headers": {"Content-Type": "application/json"}}, 400, "body"),
     ("wrong content type", {"data": b"longitude=1", "headers": {"Content-Type": "text/plain"}}, 415, "Content-Type"),
     ("wrong type", {"json": {**RECORD, "median_income": "rich"}}, 422, "median_income"),
     ("missing field", {"json": {k: v for k, v in RECORD.items() if k != "latitude"}}, 422, "latitude"),

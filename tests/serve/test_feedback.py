@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
+import time
 
 import pytest
 
-from tests.serve.conftest import RECORD, App
+from tests.serve.conftest import RECORD, App, start_app
 
 
 def gauge(app: App, name: str) -> float:
@@ -58,3 +60,31 @@ def test_bad_feedback_is_refused_naming_the_field(app, body, field):
 
     assert response.status_code == 422
     assert field in [detail["field"] for detail in response.get_json()["details"]]
+
+
+def test_a_version_whose_feedback_left_the_window_no_longer_shows_a_figure(tmp_path, champion_store):
+    with start_app(tmp_path, champion_store, live_window=1) as app:
+        served = app.post("/predict", json=RECORD).get_json()["request_id"]
+        app.logged(served, rows=1)
+        app.post("/feedback", json={"request_id": served, "actual_value": 300_000.0})
+        assert gauges(app, "housing_live_feedback_count") == {"1": 1.0}
+        with sqlite3.connect(tmp_path / "predictions.db") as connection:  # a prediction a version 7 served
+            connection.execute(
+                "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs,"
+                " prediction, latency_ms, role) VALUES ('by-v7', 0, '2026-01-01', 'm', 7, '{}', 1.0, 1.0, 'champion')"
+            )
+
+        time.sleep(0.002)  # feedback is ordered by its millisecond timestamp
+        app.post("/feedback", json={"request_id": "by-v7", "actual_value": 2.0})
+
+        assert gauges(app, "housing_live_feedback_count") == {"1": 0.0, "7": 1.0}
+        assert math.isnan(gauges(app, "housing_live_rmse_dollars")["1"])
+        assert gauges(app, "housing_live_rmse_dollars")["7"] == pytest.approx(1.0)
+
+
+def gauges(app: App, name: str) -> dict[str, float]:
+    text = app.get("/metrics").text
+    return {
+        version: float(value)
+        for version, value in re.findall(rf'^{name}{{model_version="(\d+)",role="champion"}} (\S+)$', text, re.M)
+    }

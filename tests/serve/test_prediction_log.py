@@ -7,6 +7,7 @@ import math
 import multiprocessing
 import multiprocessing.synchronize
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,3 +95,19 @@ def test_workers_starting_together_all_open_a_new_log(tmp_path):
             worker.join(timeout=60)
 
         assert [worker.exitcode for worker in workers] == [0] * 6
+
+
+def test_a_version_whose_feedback_left_the_window_is_reported_unmeasured(tmp_path):
+    log = PredictionLog(tmp_path / "predictions.db", retention_days=30)
+    log.record("old", "m", 1, ["{}"], [100.0], latency_ms=1.0, role="champion")
+    log.record("new", "m", 2, ["{}", "{}"], [200.0, 210.0], latency_ms=1.0, role="champion")
+    log.close()
+    for request_id, row, actual in [("old", 0, 110.0), ("new", 0, 200.0), ("new", 1, 200.0)]:
+        time.sleep(0.002)  # feedback is ordered by its millisecond timestamp
+        log.record_feedback(request_id, row, actual)
+
+    errors = {(error.model_version, error.role): error for error in log.live_errors(window=2)}
+
+    assert errors[(2, "champion")].count == 2 and errors[(2, "champion")].mae == pytest.approx(5.0)
+    assert errors[(1, "champion")].count == 0
+    assert math.isnan(errors[(1, "champion")].rmse) and math.isnan(errors[(1, "champion")].mae)
