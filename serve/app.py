@@ -137,6 +137,8 @@ def create_app(
     def invocations() -> Response:
         route = router.route(client_key())
         invocation: InvocationsRequest = validate_model(InvocationsRequest, json_body())
+        if invocation.params:
+            app.logger.warning("params %s ignored: the model's signature declares none", sorted(invocation.params))
         rows = validate_records(invocation.records(), settings.max_batch)
         _, dollars = predict_and_log(route, rows)
         return answer(InvocationsResponse(predictions=[value / TARGET_SCALE for value in dollars]))
@@ -186,6 +188,16 @@ def create_app(
     @app.get("/health")
     def health() -> Response:
         return answer(Health(status="ok"))
+
+    @app.get("/ping")
+    def ping() -> Response:
+        """MLflow's scoring-server check, which its clients wait on: 200 once a model is loaded, else 404."""
+        return Response("\n", 200 if champion.current is not None else 404, mimetype="application/json")
+
+    @app.get("/version")
+    def mlflow_version() -> Response:
+        """The MLflow version this server speaks the scoring protocol of, as MLflow's own server answers."""
+        return Response(version("mlflow"), 200, mimetype="application/json")
 
     @app.get("/ready")
     def ready() -> Response:

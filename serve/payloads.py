@@ -68,32 +68,57 @@ class DataframeSplit(BaseModel):
     index: list[Any] | None = None
 
 
+Records = Annotated[list[dict[str, Any]], Field(min_length=1)]
+Columns = dict[str, list[Any]]
+"""TensorFlow-serving style input as MLflow reads it: a list of records, or a list of values per column."""
+
+
 class InvocationsRequest(BaseModel):
-    """MLflow's scoring-server request: exactly one of `dataframe_records` or `dataframe_split`."""
+    """MLflow's scoring-server request: exactly one of dataframe_records, dataframe_split, instances or
+    inputs, and optionally params."""
 
     model_config = ConfigDict(extra="forbid")
 
-    dataframe_records: Annotated[list[dict[str, Any]], Field(min_length=1)] | None = None
+    dataframe_records: Records | None = None
     dataframe_split: DataframeSplit | None = None
+    instances: Records | Columns | None = None
+    inputs: Records | Columns | None = None
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="Accepted and ignored, as MLflow ignores params that the model's signature declares no schema for.",
+    )
 
     @model_validator(mode="after")
     def exactly_one_format(self) -> InvocationsRequest:
-        if (self.dataframe_records is None) == (self.dataframe_split is None):
-            raise ValueError("give exactly one of dataframe_records or dataframe_split")
+        given = [name for name in INVOCATION_FORMATS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(INVOCATION_FORMATS)} (got {given or 'none'})")
         return self
 
     def records(self) -> list[dict[str, Any]]:
-        if self.dataframe_records is not None:
-            return self.dataframe_records
-        split = self.dataframe_split
-        for position, values in enumerate(split.data):
-            if len(values) != len(split.columns):
-                raise RequestError(
-                    422,
-                    "invalid request",
-                    [ErrorDetail(field=f"dataframe_split.data[{position}]", message="row length differs from columns")],
-                )
-        return [dict(zip(split.columns, values, strict=True)) for values in split.data]
+        if self.dataframe_split is not None:
+            split = self.dataframe_split
+            return _zipped("dataframe_split.data", split.columns, split.data)
+        name = next(name for name in INVOCATION_FORMATS if getattr(self, name) is not None)
+        data = getattr(self, name)
+        if isinstance(data, dict):
+            lengths = {len(values) for values in data.values()}
+            if len(lengths) != 1:
+                detail = ErrorDetail(field=name, message="every column needs the same number of values")
+                raise RequestError(422, "invalid request", [detail])
+            return _zipped(name, list(data), [list(values) for values in zip(*data.values(), strict=True)])
+        return data
+
+
+INVOCATION_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+def _zipped(field: str, columns: list[str], rows: list[list[Any]]) -> list[dict[str, Any]]:
+    for position, values in enumerate(rows):
+        if len(values) != len(columns):
+            detail = ErrorDetail(field=f"{field}[{position}]", message="row length differs from columns")
+            raise RequestError(422, "invalid request", [detail])
+    return [dict(zip(columns, values, strict=True)) for values in rows]
 
 
 class InvocationsResponse(BaseModel):

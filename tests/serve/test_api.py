@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -73,6 +75,31 @@ def test_invocations_accepts_mlflow_records_and_split_formats(app, pyfunc_model,
     expected = np.asarray(pyfunc_model.predict(frame)).ravel()
     np.testing.assert_allclose(by_records.get_json()["predictions"], expected, rtol=1e-9)
     np.testing.assert_allclose(by_split.get_json()["predictions"], expected, rtol=1e-9)
+
+
+def test_invocations_accepts_instances_and_inputs_as_records_or_columns_and_ignores_params(app, pyfunc_model, records):
+    frame = raw_frame(records)
+    columns = {name: frame[name].astype(object).where(frame[name].notna(), None).tolist() for name in RAW_COLUMNS}
+    expected = np.asarray(pyfunc_model.predict(frame)).ravel()
+
+    for body in (
+        {"instances": records},
+        {"instances": columns},
+        {"inputs": records},
+        {"inputs": columns},
+        {"dataframe_records": records, "params": {"temperature": 0.5}},
+    ):
+        response = app.post("/invocations", json=body)
+        assert response.status_code == 200, (body, response.text)
+        np.testing.assert_allclose(response.get_json()["predictions"], expected, rtol=1e-9)
+
+
+def test_ping_and_version_answer_as_mlflows_scoring_server(app):
+    ping = app.get("/ping")
+    version = app.get("/version")
+
+    assert (ping.status_code, ping.text, ping.mimetype) == (200, "\n", "application/json")
+    assert version.status_code == 200 and version.text == importlib.metadata.version("mlflow")
 
 
 def test_request_id_from_the_client_is_kept(app):
@@ -197,7 +224,8 @@ def test_bad_input_gets_a_4xx_naming_the_field(app, case, request_kwargs, status
     [
         {},
         {"dataframe_records": [RECORD], "dataframe_split": {"columns": [], "data": []}},
-        {"instances": [RECORD]},
+        {"instances": [RECORD], "inputs": [RECORD]},
+        {"inputs": {"longitude": [1.0, 2.0], "latitude": [37.0]}},
         {"dataframe_split": {"columns": ["longitude"], "data": [[1, 2]]}},
     ],
 )
