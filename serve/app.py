@@ -29,7 +29,6 @@ from serve.payloads import (
     FeedbackRequest,
     FeedbackResult,
     Health,
-    InvocationsRequest,
     InvocationsResponse,
     ModelInfo,
     ModelRef,
@@ -51,6 +50,7 @@ from serve.payloads import (
 from serve.prediction_log import PredictionLog
 from serve.retrain import RetrainLauncher
 from serve.routing import Route, Router, predict_in_shadow, serving_model
+from serve.scoring import UnsupportedMediaType, invocation, mlflow_error, unsupported
 from serve.settings import Settings
 from serve.watcher import AliasWatcher, ServedModel
 
@@ -102,14 +102,22 @@ def create_app(
 
     @app.errorhandler(RequestError)
     def refuse(error: RequestError) -> Response:
+        if request.path == "/invocations":
+            return mlflow_error(error.status, error.body.error, error.body.details)
         response = answer(error.body, error.status)
         if error.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
+    @app.errorhandler(UnsupportedMediaType)
+    def unsupported_media_type(error: UnsupportedMediaType) -> Response:
+        return unsupported(error)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         detail = ErrorDetail(field="body" if error.code == 413 else "request", message=error.description or "")
+        if request.path == "/invocations" and error.code in (400, 413):
+            return mlflow_error(error.code, error.name.lower(), [detail])
         response = answer(ErrorResponse(error=error.name.lower(), details=[detail]), error.code or 500)
         response.headers.extend(error.get_headers())
         response.headers["Content-Type"] = "application/json"
@@ -136,10 +144,10 @@ def create_app(
     @app.post("/invocations")
     def invocations() -> Response:
         route = router.route(client_key())
-        invocation: InvocationsRequest = validate_model(InvocationsRequest, json_body())
-        if invocation.params:
-            app.logger.warning("params %s ignored: the model's signature declares none", sorted(invocation.params))
-        rows = validate_records(invocation.records(), settings.max_batch)
+        records, params = invocation(request)
+        if params:
+            app.logger.warning("params %s ignored: the model's signature declares none", sorted(params))
+        rows = validate_records(records, settings.max_batch)
         _, dollars = predict_and_log(route, rows)
         return answer(InvocationsResponse(predictions=[value / TARGET_SCALE for value in dollars]))
 

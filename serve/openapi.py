@@ -16,6 +16,7 @@ SCHEMAS: list[type[BaseModel]] = [
     payloads.Health,
     payloads.InvocationsRequest,
     payloads.InvocationsResponse,
+    payloads.MlflowError,
     payloads.ModelInfo,
     payloads.PredictionsPage,
     payloads.PredictRequest,
@@ -63,6 +64,33 @@ def _json_post(
     }
 
 
+def _invocations() -> dict[str, Any]:
+    """MLflow's scoring protocol: JSON in its four formats or CSV with a header, its error body and statuses."""
+    mlflow_error = {"application/json": {"schema": _ref(payloads.MlflowError)}}
+    return {
+        "post": {
+            "summary": "MLflow scoring-server protocol: dataframe_split, dataframe_records, instances, inputs, or CSV",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _ref(payloads.InvocationsRequest)},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
+            "responses": {
+                "200": _json(payloads.InvocationsResponse, "OK"),
+                "400": {"description": "Malformed or invalid input (MLflow's error body)", "content": mlflow_error},
+                "413": {"description": "Body or batch too large", "content": mlflow_error},
+                "415": {
+                    "description": "Not JSON or CSV in UTF-8",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "503": {"description": "No model loaded", "content": mlflow_error},
+            },
+        }
+    }
+
+
 def _get(summary: str, response: type[BaseModel], *errors: str, parameters: list | None = None) -> dict[str, Any]:
     operation = {"summary": summary, "responses": {"200": _json(response, "OK"), **_errors(*errors)}}
     if parameters:
@@ -88,11 +116,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             "/predict": _json_post(
                 "Predict prices for one raw record or a list", payloads.PredictRequest, payloads.PredictResponse
             ),
-            "/invocations": _json_post(
-                "MLflow scoring-server format (dataframe_records or dataframe_split)",
-                payloads.InvocationsRequest,
-                payloads.InvocationsResponse,
-            ),
+            "/invocations": _invocations(),
             "/feedback": _json_post(
                 "Record the observed value of a served prediction (live accuracy)",
                 payloads.FeedbackRequest,

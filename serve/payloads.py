@@ -121,6 +121,13 @@ def _zipped(field: str, columns: list[str], rows: list[list[Any]]) -> list[dict[
     return [dict(zip(columns, values, strict=True)) for values in rows]
 
 
+class MlflowError(BaseModel):
+    """MLflow's error body, which /invocations answers with (as `mlflow models serve` does)."""
+
+    error_code: str = Field(description="BAD_REQUEST, INVALID_PARAMETER_VALUE (a record breaks the schema), ...")
+    message: str
+
+
 class InvocationsResponse(BaseModel):
     predictions: list[float] = Field(description="Model output in the model's unit, $100,000, as MLflow serves it.")
 

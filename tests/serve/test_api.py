@@ -229,11 +229,11 @@ def test_bad_input_gets_a_4xx_naming_the_field(app, case, request_kwargs, status
         {"dataframe_split": {"columns": ["longitude"], "data": [[1, 2]]}},
     ],
 )
-def test_invocations_refuses_bad_mlflow_requests(app, body):
+def test_invocations_refuses_bad_mlflow_requests_in_mlflows_shape(app, body):
     response = app.post("/invocations", json=body)
 
-    assert response.status_code == 422
-    assert response.get_json()["details"]
+    assert response.status_code == 400
+    assert set(response.get_json()) == {"error_code", "message"} and response.get_json()["message"]
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=ten", "sort=asc"])
@@ -247,3 +247,18 @@ def test_predictions_refuses_bad_paging(app, query):
 def test_unknown_path_and_method_answer_json(app):
     assert app.get("/nope").get_json()["error"] == "not found"
     assert app.get("/predict").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "in_message"),
+    [
+        ({"Content-Type": "text/csv"}, "longitude,latitude\nabc,37.9\n", 400, "[0].longitude: not a number"),
+        ({"Content-Type": "text/csv"}, "longitude,latitude\n-122.2,37.9,1\n", 400, "[0]"),
+        ({"Content-Type": "application/json"}, "[" + " " * 1_000_001 + "]", 413, "body"),
+    ],
+)
+def test_invocations_refusals_name_the_problem_in_mlflows_shape(app, headers, body, status, in_message):
+    response = app.post("/invocations", data=body, headers=headers)
+
+    assert response.status_code == status
+    assert in_message in response.get_json()["message"]
