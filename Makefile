@@ -41,7 +41,7 @@ repro: setup ## run the pipeline (dvc repro), then print the results table
 	dvc repro
 	$(PYTHON) -m ops.results
 
-results: setup ## the results table: one row per family, val/test RMSE, MAE, R², fit seconds
+results: setup ## the results table: one row per candidate, val/test RMSE, MAE, R², fit seconds, bootstrap intervals
 	$(PYTHON) -m ops.results
 
 exp: setup ## a DVC experiment: make exp ARGS='-S train.xgboost.max_depth=6'
