@@ -88,9 +88,13 @@ class InvocationsRequest(BaseModel):
         description="Accepted and ignored, as MLflow ignores params that the model's signature declares no schema for.",
     )
 
+    def formats(self) -> list[str]:
+        """The input formats the request gives (a valid one gives exactly one)."""
+        return [name for name in INVOCATION_FORMATS if getattr(self, name) is not None]
+
     @model_validator(mode="after")
     def exactly_one_format(self) -> InvocationsRequest:
-        given = [name for name in INVOCATION_FORMATS if getattr(self, name) is not None]
+        given = self.formats()
         if len(given) != 1:
             raise ValueError(f"give exactly one of {', '.join(INVOCATION_FORMATS)} (got {given or 'none'})")
         return self
@@ -99,7 +103,7 @@ class InvocationsRequest(BaseModel):
         if self.dataframe_split is not None:
             split = self.dataframe_split
             return _zipped("dataframe_split.data", split.columns, split.data)
-        name = next(name for name in INVOCATION_FORMATS if getattr(self, name) is not None)
+        [name] = self.formats()
         data = getattr(self, name)
         if isinstance(data, dict):
             lengths = {len(values) for values in data.values()}
@@ -250,11 +254,12 @@ def parse_json(body: bytes) -> Any:
         raise RequestError(400, "malformed JSON", [ErrorDetail(field="body", message=message)]) from None
 
 
-def validate_model(model: type[BaseModel], data: Any) -> BaseModel:
+def validate_model(model: type[BaseModel], data: Any, status: int = 422) -> BaseModel:
+    """`data` as `model`, or a RequestError with `status` naming every field that breaks it."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise RequestError(422, "invalid request", _details(error)) from None
+        raise RequestError(status, "invalid request", _details(error)) from None
 
 
 def validate_records(records: Any, max_batch: int) -> list[HousingRow]:

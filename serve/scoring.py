@@ -44,10 +44,7 @@ def invocation(request: Request) -> tuple[list[dict[str, Any]], dict[str, Any] |
     data = parse_json(body)
     if not isinstance(data, dict):
         raise RequestError(400, "invalid request", [ErrorDetail(field="body", message="expected a JSON object")])
-    try:
-        parsed: InvocationsRequest = validate_model(InvocationsRequest, data)
-    except RequestError as error:
-        raise RequestError(400, error.body.error, error.body.details) from None
+    parsed: InvocationsRequest = validate_model(InvocationsRequest, data, status=400)
     return parsed.records(), parsed.params
 
 
