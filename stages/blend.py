@@ -17,7 +17,6 @@ Members that earn less than MIN_WEIGHT are left out of it.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 from pathlib import Path
 
@@ -30,23 +29,17 @@ from sklearn.pipeline import Pipeline
 
 from housing.ensemble import WeightedAverage
 from housing.scores import regression_scores
-from stages.atomic import atomic_path, write_json
+from stages.atomic import write_json
 from stages.device import resolve_device
 from stages.errors import StageError, exits_cleanly
 from stages.families import fit_pipeline
-from stages.logged_model import log_pipeline
+from stages.logged_model import log_and_save
 from stages.params import BLEND, BlendParams, FeatureParams, MlflowParams, Section, load_params
-from stages.splits import load_split, split_path
+from stages.saved_models import load_saved_model
+from stages.splits import load_split
 from stages.tracking import configure_tracking, lineage_tags
 
 MIN_WEIGHT = 0.005
-
-
-def load_member(models: Path, family: str) -> Pipeline:
-    folder = models / family
-    if not (folder / "MLmodel").is_file():
-        raise StageError(f"{folder}: no MLflow model here; run the train@{family} stage first")
-    return mlflow.pyfunc.load_model(str(folder)).get_raw_model()
 
 
 def one_seed(params: Section) -> Section:
@@ -127,7 +120,7 @@ def main() -> None:
 
     X, y = load_split(args.splits, "train")
     X_val, y_val = load_split(args.splits, "val")
-    members = {family: load_member(args.models, family) for family in params.members}
+    members = {family: load_saved_model(args.models, family).get_raw_model() for family in params.members}
     started = time.perf_counter()
     predicted = pd.DataFrame(
         {family: out_of_fold(family, features, device, seed, params.folds, X, y, X_val, y_val) for family in members}
@@ -155,10 +148,7 @@ def main() -> None:
         mlflow.log_metrics({f"out_of_fold_rmse_{family}": rmse for family, rmse in report["out_of_fold_rmse"].items()})
         mlflow.log_metrics({"fit_seconds": report["fit_seconds"], **{f"val_{k}": v for k, v in report["val"].items()}})
         mlflow.log_dict(report, "blend.json")
-        train_sha256 = hashlib.sha256(split_path(args.splits, "train").read_bytes()).hexdigest()
-        model_info = log_pipeline(pipeline, BLEND, X.head(3), train_sha256)
-        with atomic_path(args.out) as staged:
-            mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
+        log_and_save(pipeline, BLEND, X.head(3), args.splits, args.out)
     write_json(args.report, report)
     weights = ", ".join(f"{family} {weight:.3f}" for family, weight in candidates[chosen].items() if weight)
     print(f"blend: {chosen} ({weights}): val RMSE {report['val']['rmse']:.4f} in {fit_seconds:.1f}s")

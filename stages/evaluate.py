@@ -25,21 +25,14 @@ from housing.ensemble import WeightedAverage
 from housing.scores import regression_scores, rmse_difference_intervals
 from housing.target import feature_importance
 from stages.atomic import atomic_path, write_json
-from stages.errors import StageError, exits_cleanly
+from stages.errors import exits_cleanly
 from stages.params import CANDIDATES, EvaluateParams, load_params
+from stages.saved_models import load_saved_model
 from stages.selection import best_on_validation
 from stages.splits import load_split
 
 SCORED_SPLITS = ("val", "test")
 PLOTS = ("predictions", "residuals", "importance")
-
-
-def load_model(models: Path, candidate: str) -> mlflow.pyfunc.PyFuncModel:
-    folder = models / candidate
-    if not (folder / "MLmodel").is_file():
-        stage = "blend" if candidate == "blend" else f"train@{candidate}"
-        raise StageError(f"{folder}: no MLflow model here; run the {stage} stage first")
-    return mlflow.pyfunc.load_model(str(folder))
 
 
 def member_weights(model: mlflow.pyfunc.PyFuncModel) -> dict[str, float]:
@@ -90,7 +83,7 @@ def main() -> None:
         for name in PLOTS:
             (plots / name).mkdir(parents=True)
         for candidate in CANDIDATES:
-            model = load_model(args.models, candidate)
+            model = load_saved_model(args.models, candidate)
             predicted = {split: np.asarray(model.predict(X)).ravel() for split, (X, _) in splits.items()}
             scores[candidate] = scores_of(predicted, splits) | member_weights(model)
             test_predicted[candidate] = predicted["test"]

@@ -6,6 +6,7 @@ what loading it imports. Its requirements are pinned to the versions that traine
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -20,6 +21,8 @@ from sklearn.pipeline import Pipeline
 
 import housing
 from housing.schema import TARGET_SCALE, HousingRow
+from stages.atomic import atomic_path
+from stages.splits import split_path
 from stages.tracking import git_commit
 
 MODEL_CODE = Path(housing.__file__).parent
@@ -33,6 +36,16 @@ def model_signature() -> ModelSignature:
         for name, field in HousingRow.model_fields.items()
     ]
     return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double", "price_100k")]))
+
+
+def log_and_save(pipeline: Pipeline, family: str, input_example: pd.DataFrame, splits: Path, out: Path) -> ModelInfo:
+    """Log the pipeline fitted on `splits`' train split as the active run's model, and write the same
+    files to `out` (atomically) for DVC."""
+    train_sha256 = hashlib.sha256(split_path(splits, "train").read_bytes()).hexdigest()
+    model_info = log_pipeline(pipeline, family, input_example, train_sha256)
+    with atomic_path(out) as staged:
+        mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
+    return model_info
 
 
 def log_pipeline(pipeline: Pipeline, family: str, input_example: pd.DataFrame, train_sha256: str) -> ModelInfo:

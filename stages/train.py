@@ -11,7 +11,6 @@ is logged to MLflow in a run of its own, with system metrics, and the same files
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 from pathlib import Path
 
@@ -21,13 +20,13 @@ from sklearn.pipeline import Pipeline
 
 from housing.scores import regression_scores
 from housing.target import final_estimator
-from stages.atomic import atomic_path, write_json
+from stages.atomic import write_json
 from stages.device import resolve_device
 from stages.errors import exits_cleanly
 from stages.families import fit_pipeline
-from stages.logged_model import log_pipeline
+from stages.logged_model import log_and_save
 from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, load_params
-from stages.splits import load_split, split_path
+from stages.splits import load_split
 from stages.telemetry import fit_telemetry
 from stages.tracking import configure_tracking, lineage_tags
 
@@ -90,10 +89,7 @@ def main() -> None:
             {f"{part}_{name}": value for part in ("train", "val") for name, value in scores[part].items()}
         )
         log_epochs(pipeline)
-        train_sha256 = hashlib.sha256(split_path(args.splits, "train").read_bytes()).hexdigest()
-        model_info = log_pipeline(pipeline, args.model, X.head(3), train_sha256)
-        with atomic_path(args.out) as staged:
-            mlflow.artifacts.download_artifacts(artifact_uri=model_info.model_uri, dst_path=str(staged))
+        log_and_save(pipeline, args.model, X.head(3), args.splits, args.out)
     write_json(args.report, scores)
     print(f"train {args.model}: val RMSE {scores['val']['rmse']:.4f} in {fit_seconds:.1f}s on {device}")
 
