@@ -21,9 +21,9 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
+from housing.fast import single_threaded
 from housing.schema import HousingRow
 from serve.payloads import records_columns
-from serve.watcher import single_threaded
 from stages.params import CANDIDATES
 from stages.splits import load_split
 

@@ -49,7 +49,7 @@ from serve.payloads import (
 )
 from serve.prediction_log import PredictionLog
 from serve.retrain import RetrainLauncher
-from serve.routing import Route, Router, predict_in_shadow, serving_model
+from serve.routing import Route, Router, check_fast_path, predict_in_shadow, serving_model
 from serve.scoring import UnsupportedMediaType, invocation, mlflow_error, unsupported
 from serve.settings import Settings
 from serve.watcher import AliasWatcher, ServedModel
@@ -163,6 +163,8 @@ def create_app(
             raise RequestError(422, "cannot predict", details)
         model = answered.model
         metrics.predicted(model, answered.role, predicted)
+        if model.fast is not None and random.random() < settings.fast_check_share:
+            check_fast_path(model, columns, predicted, metrics)
         dollars = predicted.tolist()
         inputs = [row.model_dump_json() for row in rows]
         predictions.record(g.request_id, model.name, model.version, inputs, dollars, elapsed_ms(), role=answered.role)

@@ -35,6 +35,18 @@ class ServeMetrics:
         self.predictions = Counter(
             "housing_predictions_total", "Records predicted.", ["model_version", "role"], registry=registry
         )
+        self.fast_checks = Counter(
+            "housing_fast_path_checks_total",
+            "Fast-path predictions predicted again by the pipeline (a sampled share of requests).",
+            ["model_version"],
+            registry=registry,
+        )
+        self.fast_mismatches = Counter(
+            "housing_fast_path_mismatches_total",
+            "Of those, predictions where the fast path and the pipeline differ in any bit.",
+            ["model_version"],
+            registry=registry,
+        )
         self.predicted_value = Histogram(
             "housing_predicted_value_dollars",
             "Predicted median house values returned to clients.",
@@ -119,6 +131,10 @@ class ServeMetrics:
         if role != "shadow":
             for value in dollars:
                 self.predicted_value.observe(value)
+
+    def fast_path_checked(self, model: ServedModel, predictions: int, mismatches: int) -> None:
+        self.fast_checks.labels(str(model.version)).inc(predictions)
+        self.fast_mismatches.labels(str(model.version)).inc(mismatches)
 
     def _info(self, model: ServedModel) -> Gauge:
         return self.model_info.labels(model.name, str(model.version), model.alias, model.run_id or "")

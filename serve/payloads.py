@@ -172,6 +172,10 @@ class ModelInfo(BaseModel):
     registration_tags: dict[str, str] = Field(description="Metrics and lineage the register stage recorded.")
     model_metadata: dict[str, Any] = Field(description="Logged with the model: family, trained_at, data sha, commit.")
     input_schema: list[dict[str, Any]] | None = Field(description="The logged model's signature inputs.")
+    prediction_path: dict[str, Any] = Field(
+        description="What predicts: `serving` is fast (housing.fast, with its kernels) or pipeline (with the"
+        " reason), and `check` the load-time comparison with the pipeline on the model's golden set."
+    )
 
 
 class FeedbackRequest(BaseModel):

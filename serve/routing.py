@@ -116,3 +116,20 @@ def predict_in_shadow(
     def after_sending(response: Response) -> Response:
         response.call_on_close(predict)
         return response
+
+
+def check_fast_path(model: ServedModel, columns: RawColumns, answered: np.ndarray, metrics: ServeMetrics) -> None:
+    """Once the response is sent, predict the request again by the pipeline and count any difference
+    from what the fast path answered (np.array_equal: bit for bit)."""
+
+    def check() -> None:
+        try:
+            again = model.pipeline_dollars(columns)
+            metrics.fast_path_checked(model, len(answered), int(np.sum(again != answered)))
+        except Exception:
+            log.exception("the fast-path check of v%s failed", model.version)
+
+    @after_this_request
+    def after_sending(response: Response) -> Response:
+        response.call_on_close(check)
+        return response

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     pipeline_dir: Path = Field(
         default=PROJECT, description="The DVC repository POST /admin/retrain runs the retrain command in."
     )
+    fast_check_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of requests the fast path answers that are predicted again by the pipeline, after"
+        " the response, and counted in housing_fast_path_mismatches_total when they differ.",
+    )
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
 
     @model_validator(mode="after")

@@ -1,9 +1,10 @@
 """The served models: the version a registry alias names, loaded once per worker and swapped live.
 
-Predictions run the logged scikit-learn pipeline itself (`PyFuncModel.get_raw_model()`): the exact
-object evaluate scored through pyfunc, minus pyfunc's per-call schema enforcement, which the
-request's pydantic validation already does (and which costs more than the trees on one row).
-Each gunicorn worker predicts one request at a time, so the model's estimators get one thread.
+Predictions run the logged scikit-learn pipeline (`PyFuncModel.get_raw_model()`), the exact object
+evaluate scored through pyfunc, minus pyfunc's per-call schema enforcement, which the request's
+pydantic validation already does; with one thread per estimator, as each worker predicts one
+request at a time. Where the pipeline has a fast path (housing.fast) that proves bit-exact on the
+golden set shipped with the model, the fast path predicts instead; /model/info says which serves.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from housing.fast import FastPath, NoFastPath, fast_path, prove, single_threaded
 from housing.features import RawColumns
+from housing.golden import GOLDEN_FILE
 from housing.schema import TARGET_SCALE
 
 FORMER_MODEL_CODE = "stages"
@@ -41,9 +45,15 @@ class ServedModel:
     run_id: str | None
     pipeline: Any = field(repr=False)
     info: dict[str, Any] = field(repr=False)
+    fast: FastPath | None = field(default=None, repr=False)
 
     def predict_dollars(self, raw: RawColumns) -> np.ndarray:
-        """Predicted median house value in dollars for each raw row."""
+        """Predicted median house value in dollars for each raw row, by the fast path where it is proven."""
+        predict = self.fast.predict if self.fast else self.pipeline.predict
+        return np.asarray(predict(raw), dtype=float).ravel() * TARGET_SCALE
+
+    def pipeline_dollars(self, raw: RawColumns) -> np.ndarray:
+        """The same prediction the slow way, by the pipeline's predict (a check on the fast path)."""
         return np.asarray(self.pipeline.predict(raw), dtype=float).ravel() * TARGET_SCALE
 
 
@@ -69,8 +79,12 @@ def former_code(pipeline: Any) -> list[str]:
     return sorted(module for module in modules if module.split(".")[0] == FORMER_MODEL_CODE)
 
 
-def load_pipeline(client: MlflowClient, name: str, version: int) -> mlflow.pyfunc.PyFuncModel:
-    """Load one registered version; one of the former layout is an IncompatibleModel.
+Loaded = tuple[mlflow.pyfunc.PyFuncModel, pd.DataFrame | None]
+
+
+def load_pipeline(client: MlflowClient, name: str, version: int) -> Loaded:
+    """Load one registered version and its golden set (None when registered without one); a version of
+    the former layout is an IncompatibleModel.
 
     Such a model names classes under stages/, which either fail to import here or, when its carried
     code is found first, would run code other than the model package this server was built with.
@@ -86,16 +100,39 @@ def load_pipeline(client: MlflowClient, name: str, version: int) -> mlflow.pyfun
             if f"{FORMER_MODEL_CODE}." in str(error):
                 raise IncompatibleModel(name, version, f"it cannot be loaded: {_one_line(error)}") from error
             raise
+        golden_file = Path(local) / GOLDEN_FILE
+        golden = pd.read_parquet(golden_file) if golden_file.is_file() else None
     former = former_code(model.get_raw_model())
     if former:
         raise IncompatibleModel(name, version, f"its pipeline is built from {', '.join(former)}")
-    return model
+    return model, golden
+
+
+def proven_fast_path(pipeline: Any, golden: pd.DataFrame | None) -> tuple[FastPath | None, dict[str, Any]]:
+    """The pipeline's fast path if it is bit-exact on the golden set, and what /model/info says about it."""
+    if golden is None:
+        return None, {"serving": "pipeline", "reason": f"the model was registered without {GOLDEN_FILE}"}
+    try:
+        path = fast_path(pipeline)
+    except NoFastPath as error:
+        return None, {"serving": "pipeline", "reason": str(error)}
+    try:
+        proof = prove(path, pipeline, golden)
+    except Exception as error:  # a pipeline failing on its own golden rows fails on requests too: say why here
+        return None, {"serving": "pipeline", "reason": f"the golden check failed: {_one_line(error)}"}
+    check = {"exact": proof.exact, "golden_rows": proof.rows, "single_rows": proof.single_rows, "detail": proof.detail}
+    if not proof.exact:
+        log.warning("%s: the fast path is not exact, the pipeline serves", proof.detail)
+        return None, {"serving": "pipeline", "reason": proof.detail, "check": check}
+    return path, {"serving": "fast", "kernels": path.kernels, "check": check}
 
 
 def load_version(client: MlflowClient, name: str, alias: str) -> ServedModel:
     """Load the version `alias` names now, with its registration tags and logged metadata."""
     version = client.get_model_version_by_alias(name, alias)
-    model = load_pipeline(client, name, int(version.version))
+    model, golden = load_pipeline(client, name, int(version.version))
+    pipeline = single_threaded(model.get_raw_model())
+    fast, prediction_path = proven_fast_path(pipeline, golden)
     metadata = model.metadata
     info = {
         "name": name,
@@ -107,19 +144,9 @@ def load_version(client: MlflowClient, name: str, alias: str) -> ServedModel:
         "registration_tags": dict(version.tags),
         "model_metadata": metadata.metadata or {},
         "input_schema": metadata.get_input_schema().to_dict() if metadata.signature else None,
+        "prediction_path": prediction_path,
     }
-    return ServedModel(name, int(version.version), alias, version.run_id, single_threaded(model.get_raw_model()), info)
-
-
-def single_threaded(pipeline: Any) -> Any:
-    """Set every `n_jobs` in the pipeline to 1: the same predictions (to float rounding), cheaper per call.
-
-    With n_jobs unset LightGBM counts the machine's cores on every predict call (0.5 ms, more than
-    its trees take on one row), and forest or boosting libraries would start a thread per core in
-    every worker.
-    """
-    n_jobs = [name for name in pipeline.get_params(deep=True) if name.rsplit("__", 1)[-1] == "n_jobs"]
-    return pipeline.set_params(**dict.fromkeys(n_jobs, 1))
+    return ServedModel(name, int(version.version), alias, version.run_id, pipeline, info, fast)
 
 
 class AliasWatcher:

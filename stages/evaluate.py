@@ -1,7 +1,7 @@
 """evaluate: score every candidate's saved model on val (for selection) and test (for the report), as served.
 
     python -m stages.evaluate --models models --splits data/processed --scores metrics --plots plots \
-        --intervals reports/intervals.json
+        --intervals reports/intervals.json --golden golden
 
 The candidates are the families and their blend. Each model is loaded through MLflow's pyfunc
 interface, exactly as serving loads it, and fed raw rows. Writes one scores file per candidate (RMSE,
@@ -9,7 +9,9 @@ MAE and R² on val and test, units of $100,000; the blend's also has its weights
 top-level metrics, one row per candidate in `dvc metrics show`. Per candidate, as DVC plot folders:
 the test split's predicted against actual values, its residuals, and feature importances where it
 has them. `--intervals` gets a paired bootstrap 95% interval of the test RMSE difference between
-the candidate validation selects (the one register registers) and each other one.
+the candidate validation selects (the one register registers) and each other one. `--golden` gets
+each candidate's golden set (housing.golden): its predictions, made as a server makes them, on the
+validation, test and edge rows, which register ships with the registered model.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from housing.ensemble import WeightedAverage
+from housing.fast import single_threaded
+from housing.golden import PREDICTION, golden_rows
 from housing.scores import regression_scores, rmse_difference_intervals
 from housing.target import feature_importance
 from stages.atomic import atomic_path, write_json
@@ -52,6 +56,12 @@ def scores_of(predicted: dict[str, np.ndarray], splits: dict[str, tuple[pd.DataF
     }
 
 
+def write_golden(golden: Path, candidate: str, model: mlflow.pyfunc.PyFuncModel, rows: pd.DataFrame) -> None:
+    """The candidate's predictions on the golden rows by its single-threaded pipeline, as served."""
+    predicted = np.asarray(single_threaded(model.get_raw_model()).predict(rows)).ravel()
+    rows.assign(**{PREDICTION: predicted}).to_parquet(golden / f"{candidate}.parquet", index=False)
+
+
 def write_plots(plots: Path, family: str, model: mlflow.pyfunc.PyFuncModel, actual: np.ndarray, predicted) -> None:
     frames = {
         "predictions": pd.DataFrame({"actual": actual, "predicted": predicted}),
@@ -72,6 +82,7 @@ def main() -> None:
     parser.add_argument("--scores", type=Path, required=True)
     parser.add_argument("--plots", type=Path, required=True)
     parser.add_argument("--intervals", type=Path, required=True)
+    parser.add_argument("--golden", type=Path, required=True)
     args = parser.parse_args()
     seed: int = load_params("seed")
     params: EvaluateParams = load_params("evaluate")
@@ -79,7 +90,9 @@ def main() -> None:
     splits = {split: load_split(args.splits, split) for split in SCORED_SPLITS}
     scores: dict[str, dict] = {}
     test_predicted: dict[str, np.ndarray] = {}
-    with atomic_path(args.plots) as plots:
+    rows = golden_rows(*(X for X, _ in splits.values()))
+    with atomic_path(args.plots) as plots, atomic_path(args.golden) as golden:
+        golden.mkdir()
         for name in PLOTS:
             (plots / name).mkdir(parents=True)
         for candidate in CANDIDATES:
@@ -88,6 +101,7 @@ def main() -> None:
             scores[candidate] = scores_of(predicted, splits) | member_weights(model)
             test_predicted[candidate] = predicted["test"]
             write_plots(plots, candidate, model, splits["test"][1], predicted["test"])
+            write_golden(golden, candidate, model, rows)
             val, test = scores[candidate]["val_rmse"], scores[candidate]["test_rmse"]
             print(f"evaluate {candidate}: val RMSE {val:.4f}, test RMSE {test:.4f}")
     selected = best_on_validation(scores)

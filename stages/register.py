@@ -1,7 +1,7 @@
 """register: put the best candidate (by validation RMSE) in the MLflow registry; promote it if it wins.
 
     python -m stages.register --scores metrics --models models --splits data/processed \
-        --receipt reports/registered.json
+        --golden golden --receipt reports/registered.json
 
 The new version takes the `champion` alias only when its test RMSE beats the current champion's,
 scored now on the current test split, by `register.min_improvement`; otherwise it becomes the
@@ -10,13 +10,16 @@ cannot be scored or served, so the new version takes its place. The receipt reco
 for DVC and for people.
 
 Works from the DVC-tracked model folder, not from a run id: when DVC restored a train stage from its
-run cache, that stage logged no run in this store, so the folder is logged here first.
+run cache, that stage logged no run in this store, so the folder is logged here first. The model's
+golden set from evaluate (housing.golden) joins its artifacts, so a server can prove its fast path.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -25,6 +28,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
+from housing.golden import GOLDEN_FILE
 from housing.registry import CHALLENGER, CHAMPION
 from housing.scores import regression_scores
 from stages.atomic import write_json
@@ -35,16 +39,23 @@ from stages.splits import load_split
 from stages.tracking import configure_tracking, lineage_tags
 
 
-def logged_model_uri(client: MlflowClient, folder: Path) -> str:
-    """URI of the logged model behind `folder`, logging the folder in a new run if this store lacks it."""
+def logged_model_uri(client: MlflowClient, folder: Path, golden: Path) -> str:
+    """URI of the logged model behind `folder`, its golden set added to its artifacts as GOLDEN_FILE;
+    the folder is logged in a new run first if this store lacks it."""
+    if not golden.is_file():
+        raise StageError(f"{golden}: no golden set; run the evaluate stage first")
     model_id = Model.load(folder).model_id
-    try:
-        client.get_logged_model(model_id)
-        return f"models:/{model_id}"
-    except MlflowException:
-        with mlflow.start_run(run_name=f"restore {folder.name}", tags=lineage_tags()) as run:
-            mlflow.log_artifacts(str(folder), artifact_path="model")
-        return f"runs:/{run.info.run_id}/model"
+    with tempfile.TemporaryDirectory(prefix="golden-") as scratch:
+        named = Path(shutil.copyfile(golden, Path(scratch) / GOLDEN_FILE))
+        try:
+            client.get_logged_model(model_id)
+        except MlflowException:
+            with mlflow.start_run(run_name=f"restore {folder.name}", tags=lineage_tags()) as run:
+                mlflow.log_artifacts(str(folder), artifact_path="model")
+                mlflow.log_artifact(str(named), artifact_path="model")
+            return f"runs:/{run.info.run_id}/model"
+        client.log_model_artifact(model_id, str(named))
+    return f"models:/{model_id}"
 
 
 def champion_test_rmse(client: MlflowClient, name: str, splits: Path) -> float | None:
@@ -77,6 +88,7 @@ def main() -> None:
     parser.add_argument("--scores", type=Path, required=True)
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--golden", type=Path, required=True)
     parser.add_argument("--receipt", type=Path, required=True)
     args = parser.parse_args()
     params: RegisterParams = load_params("register")
@@ -95,7 +107,8 @@ def main() -> None:
         "model_family": family,
         **{name: str(value) for name, value in scores.items()},
     }
-    version = mlflow.register_model(logged_model_uri(client, args.models / family), params.model_name, tags=tags)
+    logged = logged_model_uri(client, args.models / family, args.golden / f"{family}.parquet")
+    version = mlflow.register_model(logged, params.model_name, tags=tags)
     alias = CHAMPION if promote else CHALLENGER
     client.set_registered_model_alias(params.model_name, alias, version.version)
 

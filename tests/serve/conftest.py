@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from serve.service import Service, build_service
 from serve.settings import Settings
 from tests.conftest import PROJECT, eventually, free_port, in_forked_child
-from tests.serve.tiny_model import register_tiny_model
+from tests.serve.tiny_model import Golden, register_tiny_model
 
 MODEL_NAME = "california-housing"
 ADMIN_TOKEN = "test-token"
@@ -39,13 +39,16 @@ RECORD = {
 }
 
 
-def register_version(store_uri: str, alias: str | None = "champion", seed: int = 1, failing: bool = False) -> int:
+def register_version(
+    store_uri: str, alias: str | None = "champion", seed: int = 1, failing: bool = False, golden: Golden = "shipped"
+) -> int:
     """Register a new version of the tiny model in `store_uri` and return its number.
 
-    `seed` fits it on another generated sample; `failing` registers a model that raises at predict time.
-    A forked child does it, so the MLflow settings it makes die with it.
+    `seed` fits it on another generated sample; `failing` registers a model that raises at predict time;
+    `golden` says what golden set ships with it. A forked child does it, so the MLflow settings it
+    makes die with it.
     """
-    return in_forked_child(register_tiny_model, store_uri, MODEL_NAME, alias, seed, failing)
+    return in_forked_child(register_tiny_model, store_uri, MODEL_NAME, alias, seed, failing, golden)
 
 
 @dataclass

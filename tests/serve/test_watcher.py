@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import requests
 
+from housing.fast import single_threaded
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
-from serve.watcher import single_threaded
 from stages.families import fit_pipeline
 from stages.params import FeatureParams, LightGBMParams, RandomForestParams
 from tests.legacy_layout import register_legacy_champion
