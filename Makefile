@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \
-	monitoring-tools stack-up stack-down bench-serve bench-predict gpu-preset bench-gpu push lock clean
+	monitoring-tools stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -93,6 +93,10 @@ stack-down: ## stop the team stack
 bench-serve: setup ## bench/serve: this server against `mlflow models serve`, driven by wrk
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.serve
+
+bench-profile: setup ## bench/profile: where a request's time goes in a worker under wrk (py-spy)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PYTHON) -m bench.profile
 
 gpu-preset: setup ## the GPU preset as a DVC experiment
 	dvc exp run --name gpu-preset $(GPU_PRESET)
