@@ -5,9 +5,10 @@
 Loads every saved model of the last `dvc repro` (models/<candidate>) the way serve does (the raw
 scikit-learn pipeline, single-threaded), then times `predict` on one validated row given as columns
 (serve.payloads.records_columns), the request path minus HTTP; and the feature step alone, which
-the blend runs once for all its members. Rounds of the candidates interleave, so a change in the
-machine's speed during the run touches all of them alike; the table reports medians and each one's
-ratio to LightGBM alone.
+the blend runs once for all its members; and each candidate's exact fast path (housing.fast), the way
+the server predicts once the golden set proves it. Rounds of the candidates interleave, so a change in
+the machine's speed during the run touches all of them alike; the table reports medians, each
+pipeline's ratio to LightGBM alone and each fast path's speed-up over its pipeline.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
-from housing.fast import single_threaded
+from housing.fast import fast_path, single_threaded
 from housing.schema import HousingRow
 from serve.payloads import records_columns
 from stages.params import CANDIDATES
 from stages.splits import load_split
 
 REFERENCE = "lightgbm"
+FAST = "fast"
 FEATURE_STEP = "feature step"
 """The preprocessing alone (features and scaling), which every candidate runs once per row."""
 
@@ -48,6 +50,7 @@ def main() -> None:
     rows = [records_columns([HousingRow(**record)]) for record in complete.to_dict("records")]
     calls = {name: pipeline.predict for name, pipeline in pipelines.items()}
     calls[FEATURE_STEP] = pipelines["blend"][:-1].transform
+    calls |= {f"{FAST} {name}": fast_path(pipeline).predict for name, pipeline in pipelines.items()}
     timings: dict[str, list[float]] = {name: [] for name in calls}
     for round_number in range(args.rounds):
         row = rows[round_number % len(rows)]
@@ -65,11 +68,16 @@ def main() -> None:
         }
         for name in calls
     }
+    for name in pipelines:
+        summary[f"{FAST} {name}"]["speed_up"] = round(median_us[name] / median_us[f"{FAST} {name}"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rounds": args.rounds, "single_row": summary}, indent=2) + "\n")
-    print(f"{'candidate':<14}{'median µs':>10}{'p99 µs':>10}{'vs lightgbm':>13}")
+    print(f"{'candidate':<20}{'median µs':>10}{'p99 µs':>10}{'vs lightgbm':>13}{'fast speed-up':>15}")
     for name, figures in summary.items():
-        print(f"{name:<14}{figures['median_us']:>10.1f}{figures['p99_us']:>10.1f}{figures['vs_lightgbm']:>12.2f}x")
+        speed_up = f"{figures['speed_up']:>14.2f}x" if "speed_up" in figures else ""
+        print(
+            f"{name:<20}{figures['median_us']:>10.1f}{figures['p99_us']:>10.1f}{figures['vs_lightgbm']:>12.2f}x{speed_up}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,17 +1,23 @@
 """bench/serve: this server against `mlflow models serve`, on the same champion, driven by wrk.
 
-    make bench-serve        # or: python -m bench.serve --seconds 10
+    make bench-serve        # or: python -m bench.serve --seconds 10 --worker-classes sync,gthread
 
-Starts each server in turn with 2 workers and one model thread per worker, then runs the same wrk
-load: single records at concurrency 1, 8 and 32, and 100-record batches at concurrency 8. MLflow's
-server is measured with kept-open connections and with a new connection per request (with several
-uvicorn workers a kept-open connection waits ~45 ms per request), and compared at its better figure.
-Stops this server cleanly and compares its prediction log with the count of predictions it served.
+Starts this server once per gunicorn worker class (sync; gthread with --threads threads and
+--keep-alive; gevent where it is installed), then MLflow's server, each with --workers workers and
+one model thread per worker, all in one run on the same champion. Every server gets the same wrk
+load, with kept-open connections and with a new connection per request: single records to /predict
+(MLflow: /invocations) at concurrency 1, 8 and 32, and 100-record batches at concurrency 8. Then a
+single record in each /invocations request format (dataframe_split, dataframe_records, instances,
+inputs, CSV with a header) at concurrency 8 with kept-open connections, on this server under the
+first worker class and on MLflow's. Each load is compared with MLflow's better connection mode.
+After each worker class, stops this server cleanly and compares its prediction log with the count
+of predictions it served.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -32,6 +38,15 @@ from stages.telemetry import cpu_name
 from stages.tracking import repo_root, tracking_uri
 
 SCENARIOS = [("single", 1), ("single", 8), ("single", 32), ("batch100", 8)]
+ROWS_PER_REQUEST = {"single": 1, "batch100": 100}
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs", "csv")
+FORMAT_CONCURRENCY = 8
+WORKER_CLASSES = ("sync", "gthread", *(("gevent",) if importlib.util.find_spec("gevent") else ()))
+MODES = {False: "keep-alive", True: "new conn"}
+OURS, MLFLOW = "this server", "mlflow serve"
+OURS_PORT, MLFLOW_PORT = 8601, 8602
+OURS_URL, MLFLOW_URL = f"http://127.0.0.1:{OURS_PORT}", f"http://127.0.0.1:{MLFLOW_PORT}"
+BIN_DIR = Path(sys.executable).parent
 SHARED_DATA = repo_root().parent / "shared" / "data" / "housing.csv"
 THREAD_PINNING = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": "1"}
 
@@ -47,10 +62,24 @@ def records(count: int) -> list[dict]:
     return [{key: value for key, value in row.items() if not pd.isna(value)} for row in frame.to_dict("records")]
 
 
-def wrk_script(folder: Path, name: str, body: object) -> Path:
+def format_bodies(record: dict) -> dict[str, tuple[str, str]]:
+    """One record in each /invocations format, as (content type, body)."""
+    split = {"columns": list(record), "data": [list(record.values())]}
+    bodies = {
+        "dataframe_split": {"dataframe_split": split},
+        "dataframe_records": {"dataframe_records": [record]},
+        "instances": {"instances": [record]},
+        "inputs": {"inputs": [record]},
+    }
+    return {name: ("application/json", json.dumps(body)) for name, body in bodies.items()} | {
+        "csv": ("text/csv", pd.DataFrame([record]).to_csv(index=False))
+    }
+
+
+def wrk_script(folder: Path, name: str, body: str, content_type: str = "application/json") -> Path:
     script = folder / f"{name}.lua"
-    payload = json.dumps(json.dumps(body))
-    script.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {payload}\n')
+    headers = f'wrk.headers["Content-Type"] = "{content_type}"'
+    script.write_text(f'wrk.method = "POST"\n{headers}\nwrk.body = {json.dumps(body)}\n')
     return script
 
 
@@ -103,117 +132,222 @@ def predictions_served(metrics_url: str) -> int:
         time.sleep(1)
 
 
-def measure(name: str, url: str, scripts: dict[str, Path], seconds: int, close: bool) -> list[dict]:
+def measure(server: dict, scripts: dict[str, Path], seconds: int) -> list[dict]:
+    """The scenario loads in both connection modes; `server` labels every run."""
     results = []
-    for kind, connections in SCENARIOS:
-        result = run_wrk(url, scripts[kind], connections, seconds, close)
-        results.append(
-            {"server": name, "scenario": kind, "concurrency": connections, "new_connection": close, **result}
-        )
-        print(f"{name:>14} {kind:>8} c={connections:<3} close={close!s:<5} {result}", flush=True)
+    for close in MODES:
+        for kind, connections in SCENARIOS:
+            result = run_wrk(server["url"], scripts[kind], connections, seconds, close)
+            results.append({**server, "scenario": kind, "concurrency": connections, "new_connection": close, **result})
+            print(f"{label(server):>22} {kind:>8} c={connections:<3} {MODES[close]:<10} {result}", flush=True)
     return results
+
+
+def measure_formats(server: dict, scripts: dict[str, Path], seconds: int) -> list[dict]:
+    results = []
+    for name in FORMATS:
+        result = run_wrk(server["url"], scripts[name], FORMAT_CONCURRENCY, seconds, close=False)
+        results.append({**server, "format": name, "concurrency": FORMAT_CONCURRENCY, "new_connection": False, **result})
+        print(f"{label(server):>22} {name:>17} c={FORMAT_CONCURRENCY:<3} keep-alive {result}", flush=True)
+    return results
+
+
+def label(server: dict) -> str:
+    return f"{server['server']} ({server['worker_class']})" if server["worker_class"] else server["server"]
+
+
+def worker_used(log: Path) -> str:
+    """The worker class gunicorn says it started, from its log."""
+    found = re.search(r"Using worker: (\S+)", log.read_text())
+    return found[1] if found else "unknown"
+
+
+def run_ours(worker_class: str, args: argparse.Namespace, env: dict, scripts: dict[str, Path], work: Path) -> dict:
+    """Our server under one worker class: its runs (and the format runs, if it is the first class),
+    then a clean stop and its prediction log against the predictions it served."""
+    folder = work / worker_class
+    (folder / "prometheus").mkdir(parents=True)
+    server_env = {
+        **env,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "prometheus"),
+        "SERVE_PREDICTION_DB": str(folder / "predictions.db"),
+        "GUNICORN_BIND": f"127.0.0.1:{OURS_PORT}",
+        "GUNICORN_WORKERS": str(args.workers),
+        "GUNICORN_WORKER_CLASS": worker_class,
+        "GUNICORN_THREADS": str(args.threads),
+        "GUNICORN_KEEPALIVE": str(args.keep_alive),
+    }
+    command = [str(BIN_DIR / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
+    process = start(command, server_env, f"{OURS_URL}/ready", folder / "serve.log")
+    server = {"server": OURS, "worker_class": worker_class, "url": f"{OURS_URL}/predict"}
+    try:
+        if (used := worker_used(folder / "serve.log")) != worker_class:
+            raise RuntimeError(f"asked gunicorn for {worker_class} workers, it started {used}")
+        runs = measure(server, scripts, args.seconds)
+        if worker_class == args.worker_classes[0]:
+            runs += measure_formats(server | {"url": f"{OURS_URL}/invocations"}, scripts, args.format_seconds)
+        served = predictions_served(f"{OURS_URL}/metrics")
+    finally:
+        stop(process)
+    with sqlite3.connect(folder / "predictions.db") as connection:
+        logged = connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    return {"runs": runs, "check": {"worker_class": worker_class, "logged": logged, "served": served}}
+
+
+def run_mlflow(args: argparse.Namespace, env: dict, scripts: dict[str, Path], work: Path) -> list[dict]:
+    command = [str(BIN_DIR / "mlflow"), "models", "serve", "-m", f"models:/{Settings().model_name}@champion"]
+    command += ["--env-manager", "local", "-w", str(args.workers), "-h", "127.0.0.1", "-p", str(MLFLOW_PORT)]
+    process = start(command, env, f"{MLFLOW_URL}/ping", work / "mlflow.log")
+    server = {"server": MLFLOW, "worker_class": None, "url": f"{MLFLOW_URL}/invocations"}
+    try:
+        return measure(server, scripts, args.seconds) + measure_formats(server, scripts, args.format_seconds)
+    finally:
+        stop(process)
+
+
+def scripts_for(work: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """wrk scripts: ours (/predict loads and /invocations formats) and mlflow's (the same loads as
+    dataframe_records, and the same formats)."""
+    single, batch = records(1)[0], records(100)
+    formats = {
+        name: wrk_script(work, f"format-{name}", body, content_type)
+        for name, (content_type, body) in format_bodies(single).items()
+    }
+    ours = {"single": wrk_script(work, "predict1", json.dumps(single))}
+    ours["batch100"] = wrk_script(work, "predict100", json.dumps(batch))
+    theirs = {"single": wrk_script(work, "invocations1", json.dumps({"dataframe_records": [single]}))}
+    theirs["batch100"] = wrk_script(work, "invocations100", json.dumps({"dataframe_records": batch}))
+    return ours | formats, theirs | formats
+
+
+def worker_classes(value: str) -> list[str]:
+    classes = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(classes) - set(WORKER_CLASSES))
+    if unknown or not classes:
+        given = ", ".join(unknown) or "none given"
+        raise argparse.ArgumentTypeError(f"{given}: choose from {', '.join(WORKER_CLASSES)}")
+    return classes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk seconds per load")
+    parser.add_argument("--format-seconds", type=int, default=5, help="wrk seconds per request format")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-classes", type=worker_classes, default="sync,gthread", help=", ".join(WORKER_CLASSES))
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument("--keep-alive", type=int, default=5, help="seconds a gthread/gevent worker keeps a connection")
     parser.add_argument("--out", type=Path, default=Path("bench/results/serve.json"))
     args = parser.parse_args()
-    model_name = Settings().model_name
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    single, batch = records(1)[0], records(100)
-    ours = {"single": wrk_script(work, "predict1", single), "batch100": wrk_script(work, "predict100", batch)}
-    theirs = {
-        "single": wrk_script(work, "invocations1", {"dataframe_records": [single]}),
-        "batch100": wrk_script(work, "invocations100", {"dataframe_records": batch}),
-    }
+    ours, theirs = scripts_for(work)
     env = {**os.environ, **THREAD_PINNING, "MLFLOW_TRACKING_URI": tracking_uri()}
-    bin_dir = Path(sys.executable).parent
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    env["PATH"] = f"{BIN_DIR}{os.pathsep}{env['PATH']}"
 
-    (work / "prometheus").mkdir()
-    server_env = {
-        **env,
-        "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
-        "SERVE_PREDICTION_DB": str(work / "predictions.db"),
-        "GUNICORN_BIND": "127.0.0.1:8601",
-        "GUNICORN_WORKERS": str(args.workers),
-    }
-    server = start(
-        [str(bin_dir / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"],
-        server_env,
-        "http://127.0.0.1:8601/ready",
-        work / "serve.log",
-    )
-    results = measure("this server", "http://127.0.0.1:8601/predict", ours, args.seconds, close=False)
-    answered = predictions_served("http://127.0.0.1:8601/metrics")
-    stop(server)
-    with sqlite3.connect(work / "predictions.db") as connection:
-        logged = connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    runs, checks = [], []
+    for worker_class in args.worker_classes:
+        result = run_ours(worker_class, args, env, ours, work)
+        runs += result["runs"]
+        checks.append(result["check"])
+    runs += run_mlflow(args, env, theirs, work)
 
-    mlflow_command = [str(bin_dir / "mlflow"), "models", "serve", "-m", f"models:/{model_name}@champion"]
-    mlflow_command += ["--env-manager", "local", "-w", str(args.workers), "-h", "127.0.0.1", "-p", "8602"]
-    mlflow_server = start(mlflow_command, env, "http://127.0.0.1:8602/ping", work / "mlflow.log")
-    for close in (False, True):
-        results += measure("mlflow serve", "http://127.0.0.1:8602/invocations", theirs, args.seconds, close)
-    stop(mlflow_server)
-
-    summary = summarise(results)
-    report = {"machine": machine(), "predictions_logged": logged, "predictions_served": answered}
-    report |= {"summary": summary, "runs": results}
+    summary = summarise(runs, args.worker_classes)
+    formats = summarise_formats(runs, args.worker_classes[0])
+    report = {"machine": machine(), "worker_classes": args.worker_classes, "threads": args.threads}
+    report |= {"keep_alive_s": args.keep_alive, "prediction_log": checks}
+    report |= {"summary": summary, "formats": formats, "runs": runs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print_table(summary)
-    print(f"prediction log: {logged} rows for {answered} predictions served; results in {args.out}")
+    print_table(summary, args.worker_classes)
+    print_formats(formats, args.worker_classes[0])
+    for check in checks:
+        name, logged, served = check["worker_class"], check["logged"], check["served"]
+        print(f"prediction log ({name}): {logged} rows for {served} predictions served")
+    print(f"results in {args.out}")
 
 
-def summarise(results: list[dict]) -> list[dict]:
+def figures(run: dict, rows_per_request: int) -> dict:
+    return {
+        "rps": run["requests_per_s"],
+        "rows_per_s": round(run["requests_per_s"] * rows_per_request, 2),
+        "p50_ms": run["p50_ms"],
+        "p99_ms": run["p99_ms"],
+        "errors": run["errors"],
+        "socket_errors": run["socket_errors"],
+    }
+
+
+def find(runs: list[dict], **match: object) -> dict:
+    return next(r for r in runs if all(r.get(key) == value for key, value in match.items()))
+
+
+def modes(runs: list[dict], load: dict) -> dict[str, dict]:
+    """One server's figures for one load, per connection mode."""
+    per_request = ROWS_PER_REQUEST[load["scenario"]]
+    return {MODES[close]: figures(find(runs, new_connection=close, **load), per_request) for close in MODES}
+
+
+def summarise(runs: list[dict], classes: list[str]) -> list[dict]:
+    """Per load: every worker class in each mode, mlflow in each mode and its better one, and the
+    ratio of each class with kept-open connections to mlflow's better mode."""
     rows = []
     for kind, connections in SCENARIOS:
-        ours = next(
-            r
-            for r in results
-            if r["server"] == "this server" and (r["scenario"], r["concurrency"]) == (kind, connections)
-        )
-        theirs = max(
-            (
-                r
-                for r in results
-                if r["server"] == "mlflow serve" and (r["scenario"], r["concurrency"]) == (kind, connections)
-            ),
-            key=lambda r: r["requests_per_s"],
-        )
-        rows_per_request = 100 if kind == "batch100" else 1
-        rows.append(
-            {
-                "scenario": kind,
-                "concurrency": connections,
-                "ours_rps": ours["requests_per_s"],
-                "ours_rows_per_s": ours["requests_per_s"] * rows_per_request,
-                "ours_p50_ms": ours["p50_ms"],
-                "ours_p99_ms": ours["p99_ms"],
-                "ours_errors": ours["errors"] + ours["socket_errors"],
-                "mlflow_rps": theirs["requests_per_s"],
-                "mlflow_p50_ms": theirs["p50_ms"],
-                "mlflow_p99_ms": theirs["p99_ms"],
-                "mlflow_new_connection": theirs["new_connection"],
-                "ratio": round(ours["requests_per_s"] / theirs["requests_per_s"], 2),
-            }
-        )
+        load = {"scenario": kind, "concurrency": connections}
+        mlflow = modes([r for r in runs if r["server"] == MLFLOW], load)
+        best = max(mlflow, key=lambda mode: mlflow[mode]["rps"])
+        ours = {name: modes([r for r in runs if r["worker_class"] == name], load) for name in classes}
+        ratio = {name: round(ours[name]["keep-alive"]["rps"] / mlflow[best]["rps"], 2) for name in classes}
+        rows.append({**load, "ours": ours, "mlflow": mlflow, "mlflow_best": best, "ratio_keep_alive_to_best": ratio})
     return rows
 
 
-def print_table(summary: list[dict]) -> None:
-    print("| load | this server req/s | p50 ms | p99 ms | mlflow serve req/s (best) | p50 ms | p99 ms | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+def summarise_formats(runs: list[dict], worker_class: str) -> list[dict]:
+    rows = []
+    for name in FORMATS:
+        ours = figures(find(runs, server=OURS, worker_class=worker_class, format=name), 1)
+        theirs = figures(find(runs, server=MLFLOW, format=name), 1)
+        ratio = round(ours["rps"] / theirs["rps"], 2) if theirs["rps"] else None
+        rows.append({"format": name, "concurrency": FORMAT_CONCURRENCY, "ours": ours, "mlflow": theirs, "ratio": ratio})
+    return rows
+
+
+def print_table(summary: list[dict], classes: list[str]) -> None:
+    print("| load | server | mode | req/s | rows/s | p50 ms | p99 ms | errors | vs mlflow best |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in summary:
-        best = "new conn" if row["mlflow_new_connection"] else "keep-alive"
+        load = f"{row['scenario']} c={row['concurrency']}"
+        for name in classes:
+            for mode, result in row["ours"][name].items():
+                ratio = f"{row['ratio_keep_alive_to_best'][name]:.2f}x" if mode == "keep-alive" else ""
+                print(f"| {load} | {OURS} ({name}) | {mode} | {cells(result)} | {ratio} |")
+        for mode, result in row["mlflow"].items():
+            best = " (best)" if mode == row["mlflow_best"] else ""
+            print(f"| {load} | {MLFLOW} | {mode}{best} | {cells(result)} |  |")
+
+
+def print_formats(formats: list[dict], worker_class: str) -> None:
+    print(f"\n| format, c={FORMAT_CONCURRENCY} keep-alive | {OURS} ({worker_class}) req/s | p99 ms | errors ", end="")
+    print(f"| {MLFLOW} req/s | p99 ms | errors | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in formats:
+        ours, theirs = row["ours"], row["mlflow"]
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
         print(
-            f"| {row['scenario']} c={row['concurrency']} | {row['ours_rps']:.0f} | {row['ours_p50_ms']:.1f} | "
-            f"{row['ours_p99_ms']:.1f} | {row['mlflow_rps']:.0f} ({best}) | {row['mlflow_p50_ms']:.1f} | "
-            f"{row['mlflow_p99_ms']:.1f} | {row['ratio']:.2f}x |"
+            f"| {row['format']} | {ours['rps']:.0f} | {ours['p99_ms']:.1f} | {errors(ours)} | {theirs['rps']:.0f} | "
+            f"{theirs['p99_ms']:.1f} | {errors(theirs)} | {ratio} |"
         )
+
+
+def cells(result: dict) -> str:
+    return (
+        f"{result['rps']:.0f} | {result['rows_per_s']:.0f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | "
+        f"{errors(result)}"
+    )
+
+
+def errors(result: dict) -> str:
+    """Non-2xx responses, and socket errors after a slash when there are any."""
+    return f"{result['errors']}" + (f" / {result['socket_errors']} socket" if result["socket_errors"] else "")
 
 
 def machine() -> str:

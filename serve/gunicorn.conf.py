@@ -1,8 +1,12 @@
 """Gunicorn settings for serve.wsgi:app (environment variables GUNICORN_* / SERVE_* override).
 
-Sync workers: prediction is CPU-bound, and on 2 cores they answered more requests per second than
-gthread workers. Model libraries get one thread per worker: LightGBM, XGBoost and torch otherwise
-start a thread per core in every worker, and their spinning OpenMP threads halve throughput.
+Sync workers, which bench/serve measured faster here than gthread workers with kept-alive connections
+(README, "Serving speed"): a sync worker closes each connection after its response, and on 2 cores
+the threads' hand-offs cost more than new connections. GUNICORN_WORKER_CLASS=gthread keeps them
+alive. A stop (SIGTERM) waits for requests in flight up to the graceful timeout; idle kept-alive
+connections do not hold it up. Model libraries get one thread per worker: LightGBM, XGBoost and
+torch otherwise start a thread per core in every worker, and their spinning OpenMP threads halve
+throughput.
 """
 
 import os
@@ -19,8 +23,11 @@ for variable, value in {**QUIET_THREADS, **NO_PROGRESS_BARS}.items():
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+# More than one thread turns a sync worker into a gthread one: threads only where gthread is asked for.
+threads = int(os.environ.get("GUNICORN_THREADS", "2")) if worker_class == "gthread" else 1
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
-graceful_timeout = 30
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 preload_app = False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -109,3 +110,31 @@ def test_a_new_champion_is_picked_up_under_traffic_with_no_failed_request(tmp_pa
 
     assert failures == []
     assert versions == {1, 2}
+
+
+@pytest.fixture(params=["sync", "gthread"])
+def server_for_class(request, tmp_path, champion_store):
+    """A server under each worker class bench/serve compares (sync is the default), ready to predict."""
+    server = start_server(tmp_path / "server", champion_store, GUNICORN_WORKER_CLASS=request.param)
+    try:
+        assert eventually(lambda: requests.get(f"{server.url}/ready", timeout=5).ok)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_sigterm_with_idle_kept_alive_connections_stops_without_waiting_for_them(server_for_class):
+    """Idle kept-alive connections (gthread keeps them) must not hold a stop up until the graceful
+    timeout kills the workers."""
+    sessions = [requests.Session() for _ in range(4)]
+    try:
+        assert all(predict(server_for_class.url, session).ok for session in sessions)
+        server_for_class.process.send_signal(signal.SIGTERM)
+        server_for_class.process.wait(timeout=60)
+    finally:
+        for session in sessions:
+            session.close()
+
+    logs = server_for_class.logs()
+    assert server_for_class.process.returncode == 0, logs
+    assert "Shutting down: Master" in logs and "SIGKILL" not in logs and "WORKER TIMEOUT" not in logs, logs
