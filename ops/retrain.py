@@ -126,12 +126,12 @@ def gather(params: RetrainParams, model_name: str, log: Path) -> Evidence:
         return evidence
     evidence.figures["champion"] = int(champion.version)
     try:
-        pipeline = load_pipeline(client, model_name, int(champion.version)).get_raw_model()
+        model, _ = load_pipeline(client, model_name, int(champion.version))
     except IncompatibleModel as error:  # it can be neither served nor measured: retraining replaces it
         evidence.check(True, str(error))
         return evidence
     if log.exists():
-        served_traffic(evidence, champion, pipeline, params, log)
+        served_traffic(evidence, champion, model.get_raw_model(), params, log)
     return evidence
 
 

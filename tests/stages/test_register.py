@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 
+from housing.golden import GOLDEN_FILE
 from housing.schema import RAW_COLUMNS
 from stages.params import MODEL_PARAMS
 from tests.conftest import logged_runs, registered_model, run_stage
@@ -22,7 +25,7 @@ folder and scores are there), and registers into its own fresh store (mlflow_uri
 those models exists."""
 
 
-def register(workdir: Path, env: dict | None = None) -> tuple[dict, str]:
+def register(workdir: Path, env: dict | None = None, check: bool = True) -> tuple[dict, str]:
     result = run_stage(
         workdir,
         "register",
@@ -32,10 +35,14 @@ def register(workdir: Path, env: dict | None = None) -> tuple[dict, str]:
         "models",
         "--splits",
         "data/processed",
+        "--golden",
+        "golden",
         "--receipt",
         "reports/registered.json",
         env=env,
     )
+    if not check:
+        return {}, result.stderr
     assert result.returncode == 0, result.stderr
     return json.loads((workdir / "reports" / "registered.json").read_text()), result.stdout
 
@@ -67,6 +74,21 @@ def test_first_model_becomes_champion_and_an_equal_one_only_challenger(repo, mlf
     assert client.get_model_version(NAME, "1").tags["test_rmse"] == str(evaluation[best]["test_rmse"])
     predicted = registered_model(mlflow_uri, NAME, "champion").predict(housing_frame(3, seed=6)[RAW_COLUMNS])
     assert np.isfinite(np.asarray(predicted)).all()
+    for version in (1, 2):
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/{version}", tracking_uri=mlflow_uri))
+        golden = pd.read_parquet(local / GOLDEN_FILE)
+        assert golden.equals(pd.read_parquet(repo / "golden" / f"{best}.parquet")), version
+
+
+def test_without_its_golden_set_nothing_is_registered(repo, mlflow_uri):
+    evaluation = scores(repo)
+    best = min(evaluation, key=lambda family: evaluation[family]["val_rmse"])
+    shutil.rmtree(repo / "golden")
+
+    _, error = register(repo, check=False)
+
+    assert f"error: golden/{best}.parquet: no golden set; run the evaluate stage first" in error, error
+    assert mlflow.MlflowClient(mlflow_uri).search_registered_models() == []
 
 
 def test_a_champion_of_the_former_layout_is_replaced(repo, mlflow_uri, tmp_path):
