@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \
-	monitoring-tools stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu push lock clean
+	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -83,6 +83,9 @@ browser: ## Debian's Chromium, for the browser test (skipped without it)
 
 monitoring-tools: ## Debian's Prometheus and promtool, for the monitoring tests (skipped without them)
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
+
+postgres: ## PostgreSQL 15's server programs, for the team-stack test (skipped without them)
+	test -x /usr/lib/postgresql/15/bin/initdb || command -v initdb >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql)
 
 stack-up: ## the team stack (deploy/compose.yaml): MLflow on Postgres + MinIO, API, Prometheus, Grafana
 	docker compose -f deploy/compose.yaml up -d --build

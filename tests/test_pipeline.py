@@ -6,21 +6,19 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
-import botocore.exceptions
 import mlflow
 import numpy as np
 import pytest
 
 from housing.schema import RAW_COLUMNS
 from stages.params import CANDIDATES, MODEL_PARAMS
-from tests.conftest import copy_repo, eventually, free_port, logged_runs, registered_model
+from tests.conftest import copy_repo, logged_runs, registered_model
 from tests.dvc_repo import BIN, MODEL_NAME, sh, stages_run
+from tests.servers import s3_server
 from tests.synthetic import housing_frame
 
 pytestmark = pytest.mark.slow
@@ -92,28 +90,8 @@ def test_second_repro_runs_nothing(repo, first_repro):
 @pytest.fixture
 def s3_endpoint() -> Iterator[str]:
     """A local S3-compatible server (moto) on 127.0.0.1 with an empty bucket `housing-dvc`."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    s3 = boto3.client(
-        "s3", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
-    try:
-        assert eventually(lambda: _bucket_created(s3), timeout=30)
+    with s3_server("housing-dvc") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _bucket_created(s3) -> bool:
-    try:
-        s3.create_bucket(Bucket="housing-dvc")
-    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError):
-        return False
-    return True
 
 
 def cached_outputs(repo: Path) -> dict[str, str]:

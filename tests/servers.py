@@ -1,0 +1,117 @@
+"""Real servers on 127.0.0.1 for the tests that need them: S3 (moto_server), PostgreSQL 15 (initdb and
+pg_ctl in a temporary folder) and an MLflow tracking server. Each is a context manager that waits
+until the server answers and stops it on the way out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import botocore.exceptions
+import requests
+
+from tests.conftest import eventually, free_port
+from tests.dvc_repo import BIN
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+POSTGRES_USER = "housing"
+
+
+@contextmanager
+def s3_server(bucket: str) -> Iterator[str]:
+    """A local S3-compatible server (moto) with an empty `bucket`; yields its endpoint URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"],
+    )
+    try:
+        assert eventually(lambda: _bucket_created(s3, bucket), timeout=30)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _bucket_created(s3, bucket: str) -> bool:
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError):
+        return False
+    return True
+
+
+def postgres_binary(name: str) -> Path | None:
+    """A PostgreSQL server program: Debian's PostgreSQL 15, else whatever PATH has."""
+    found = POSTGRES_BIN / name if (POSTGRES_BIN / name).is_file() else shutil.which(name)
+    return Path(found) if found else None
+
+
+@contextmanager
+def postgres_server(folder: Path, database: str) -> Iterator[str]:
+    """A PostgreSQL cluster in `folder` with an empty `database`; yields its SQLAlchemy URL (psycopg2).
+
+    initdb refuses to run as root, so as root the cluster belongs to `nobody`.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    as_owner = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    if as_owner:
+        shutil.chown(folder, "nobody")
+    data, port = folder / "data", free_port()
+    subprocess.run(
+        [*as_owner, postgres_binary("initdb"), "-D", data, "-U", POSTGRES_USER, "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    pg_ctl = [*as_owner, postgres_binary("pg_ctl"), "-D", data]
+    subprocess.run(
+        [*pg_ctl, "-o", options, "-l", folder / "postgres.log", "-w", "start"], check=True, capture_output=True
+    )
+    try:
+        subprocess.run(
+            [*as_owner, postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER, database],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+psycopg2://{POSTGRES_USER}@127.0.0.1:{port}/{database}"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True)
+
+
+@contextmanager
+def mlflow_server(store: str, artifacts: str, log: Path, env: dict[str, str]) -> Iterator[str]:
+    """`mlflow server` on `store` (a database URL), proxying artifacts to `artifacts`; yields its URL."""
+    port = free_port()
+    command = [BIN / "mlflow", "server", "--backend-store-uri", store, "--artifacts-destination", artifacts]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert eventually(lambda: _answers(f"{url}/health"), timeout=120), log.read_text()
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False

@@ -1,0 +1,60 @@
+"""The team stack for real, on one machine: an MLflow tracking server on PostgreSQL 15 with its artifacts
+in S3 (moto_server); the pipeline's register stage registers the champion into it, and the API serves
+that champion from it, its golden set and fast path included."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_repo
+from tests.dvc_repo import sh
+from tests.serve.conftest import RECORD, start_app
+from tests.servers import S3_CREDENTIALS, mlflow_server, postgres_binary, postgres_server, s3_server
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(postgres_binary("initdb") is None, reason="PostgreSQL is not installed: run `make postgres`"),
+]
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # Outside pytest's temporary folders, which only root may enter: the cluster belongs to `nobody`.
+    cluster = Path(tempfile.mkdtemp(prefix="postgres-"))
+    logs = tmp_path_factory.mktemp("team-stack")
+    try:
+        with (
+            s3_server("mlflow-artifacts") as s3,
+            postgres_server(cluster, "mlflow") as store,
+            mlflow_server(
+                store, "s3://mlflow-artifacts", logs / "mlflow.log", {**S3_CREDENTIALS, "MLFLOW_S3_ENDPOINT_URL": s3}
+            ) as url,
+        ):
+            yield url
+    finally:
+        shutil.rmtree(cluster, ignore_errors=True)
+
+
+def test_the_pipeline_registers_into_the_team_stack_and_the_api_serves_from_it(
+    trained_repo: Path, tmp_path: Path, tracking_server: str
+):
+    repo = copy_repo(trained_repo, tmp_path)
+
+    output = sh(
+        repo, "dvc", "repro", "--force", "--single-item", "register", env={"MLFLOW_TRACKING_URI": tracking_server}
+    )
+
+    assert "promoted to champion" in output, output
+    with start_app(tmp_path / "app", tracking_server) as app:
+        ready = app.get("/ready").get_json()
+        info = app.get("/model/info").get_json()
+        answer = app.post("/predict", json=RECORD)
+    assert ready["ready"] is True, ready
+    assert info["source"].startswith("models:/") or info["source"].startswith("mlflow-artifacts:")
+    assert info["prediction_path"]["serving"] == "fast" and info["prediction_path"]["check"]["exact"] is True
+    assert answer.status_code == 200 and answer.get_json()["model"]["version"] == 1
