@@ -94,7 +94,7 @@ def model_age(evidence: Evidence, client: MlflowClient, name: str, params: Retra
     evidence.check(days > params.max_age_days, f"last trained {days:.1f} days ago")
 
 
-def served_traffic(evidence: Evidence, champion: ModelVersion, pipeline: Pipeline, params: RetrainParams, log: Path):
+def served_traffic(evidence: Evidence, champion: ModelVersion, pipeline: Pipeline, params: RetrainParams, log: str):
     """Drift of the latest served inputs from the champion's training data, and the champion's live error."""
     thresholds: DriftThresholds = load_params("drift")
     reference = training_profile(pipeline)
@@ -113,7 +113,7 @@ def served_traffic(evidence: Evidence, champion: ModelVersion, pipeline: Pipelin
             evidence.check(reached, f"live RMSE ${live.rmse:,.0f} over {live.count} reports")
 
 
-def gather(params: RetrainParams, model_name: str, log: Path) -> Evidence:
+def gather(params: RetrainParams, model_name: str, log: str) -> Evidence:
     """Every check whose inputs exist: new data always, the champion's traffic once it has served some."""
     evidence = Evidence()
     new_data(evidence, params)
@@ -130,7 +130,7 @@ def gather(params: RetrainParams, model_name: str, log: Path) -> Evidence:
     except IncompatibleModel as error:  # it can be neither served nor measured: retraining replaces it
         evidence.check(True, str(error))
         return evidence
-    if log.exists():
+    if prediction_log.exists(log):
         served_traffic(evidence, champion, model.get_raw_model(), params, log)
     return evidence
 

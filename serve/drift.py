@@ -36,7 +36,7 @@ def training_profile(pipeline: Pipeline) -> Profile | None:
 
 
 def served_traffic_drift(
-    reference: Profile, prediction_db: Path, window: int, thresholds: DriftThresholds
+    reference: Profile, prediction_db: str | Path, window: int, thresholds: DriftThresholds
 ) -> dict[str, Any] | None:
     """Drift of the latest `window` inputs answered to clients from a training profile; None before any."""
     inputs = served_inputs(prediction_db, window)
@@ -46,7 +46,7 @@ def served_traffic_drift(
 
 
 class ServedDrift:
-    def __init__(self, champion: AliasWatcher, prediction_db: Path, window: int, thresholds: DriftThresholds):
+    def __init__(self, champion: AliasWatcher, prediction_db: str, window: int, thresholds: DriftThresholds):
         self.champion, self.prediction_db, self.window, self.thresholds = champion, prediction_db, window, thresholds
         self._listeners: list[Listener] = []
 

@@ -1,10 +1,14 @@
-"""The prediction log: every served prediction, one SQLite row each, written off the request path.
+"""The prediction log: every served prediction, one row each, written off the request path.
+
+`SERVE_PREDICTION_DB` says where: a file path is an SQLite file (the default, `predictions.db`), and
+an SQLAlchemy URL any database SQLAlchemy reaches; `postgresql+psycopg://user@host/db` gives every
+replica behind a load balancer the same log, so a feedback report may reach any of them.
 
 Requests only put rows on a queue; one writer thread per process commits them in batches, gathering
 for up to BATCH_SECONDS after the first row (a commit per request would cost the request path a
-tenth of its time in the writer's share of the GIL and the file lock). SQLite in
-WAL mode lets every gunicorn worker write to the same file while readers keep reading. `close()`
-drains the queue, so a clean shutdown loses nothing.
+tenth of its time in the writer's share of the GIL and the database's lock). An SQLite file is in
+WAL mode, so every gunicorn worker writes to it while readers keep reading. `close()` drains the
+queue, so a clean shutdown loses nothing.
 
 Each row says which role produced it: the champion or the challenger answered the client, or the
 challenger predicted in the shadow of a champion answer (never returned). A log written before roles
@@ -14,61 +18,80 @@ existed gets the column on open; its rows were all the champion's.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import math
 import queue
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    model_name TEXT NOT NULL,
-    model_version INTEGER NOT NULL,
-    inputs TEXT NOT NULL,
-    prediction REAL NOT NULL,
-    latency_ms REAL NOT NULL,
-    role TEXT NOT NULL DEFAULT 'champion'
-);
-CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at);
-CREATE INDEX IF NOT EXISTS predictions_request_id ON predictions (request_id);
-CREATE TABLE IF NOT EXISTS feedback (
-    request_id TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    actual REAL NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (request_id, row)
-);
-"""
+from sqlalchemy import (
+    Column,
+    Double,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import SQLAlchemyError
+
+metadata = MetaData()
+PREDICTIONS = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("model_name", Text, nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("prediction", Double, nullable=False),
+    Column("latency_ms", Double, nullable=False),
+    Column("role", Text, nullable=False, server_default="champion"),
+    Index("predictions_created_at", "created_at"),
+    Index("predictions_request_id", "request_id"),
+    sqlite_autoincrement=True,
+)
+FEEDBACK = Table(
+    "feedback",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("actual", Double, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
 ADD_ROLE = "ALTER TABLE predictions ADD COLUMN role TEXT NOT NULL DEFAULT 'champion'"
-LIVE_ERRORS = """
+LIVE_ERRORS = text("""
 SELECT p.model_version, p.role, COUNT(*), AVG((p.prediction - f.actual) * (p.prediction - f.actual)),
        AVG(ABS(p.prediction - f.actual))
-FROM (SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?) AS f
+FROM (SELECT * FROM feedback ORDER BY created_at DESC LIMIT :window) AS f
 JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
 GROUP BY p.model_version, p.role
-"""
-SCORED_LABELS = """
+""")
+SCORED_LABELS = text("""
 SELECT DISTINCT p.model_version, p.role
 FROM feedback AS f JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
-"""
+""")
 PURGE_EVERY_S = 3600
 BATCH_SECONDS = 0.05
-INSERT = (
-    "INSERT INTO predictions"
-    " (request_id, row, created_at, model_name, model_version, inputs, prediction, latency_ms, role)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+SCHEMA_LOCK = 7_337_001
+"""PostgreSQL advisory lock id under which one process at a time creates or upgrades the tables."""
 
 log = logging.getLogger(__name__)
 
@@ -97,63 +120,100 @@ class LiveError(NamedTuple):
     mae: float
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection that waits up to 30 s for another writer (the file is in WAL mode: see create)."""
-    connection = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-    connection.execute("PRAGMA synchronous=NORMAL")
-    return connection
+def database_url(location: str | Path) -> str:
+    """SERVE_PREDICTION_DB as an SQLAlchemy URL: a URL as it is, a file path as an absolute SQLite file."""
+    location = str(location)
+    return location if "://" in location else f"sqlite:///{Path(location).resolve()}"
 
 
-def create(path: Path) -> None:
-    """Create the tables (or add the role column an older log lacks) and switch the file to WAL mode,
-    once for all workers.
+@functools.cache
+def engine(location: str | Path) -> Engine:
+    """One engine per database and process. SQLite waits up to 30 s for another writer."""
+    url = database_url(location)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    created = create_engine(url, connect_args={"timeout": 30})
+    event.listen(created, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=NORMAL"))
+    return created
 
-    Gunicorn starts its workers together, and SQLite answers "database is locked" at once, without
-    waiting, to a change of journal mode that races another; a file lock makes them take turns.
+
+def exists(location: str | Path) -> bool:
+    """Whether the log has been created: a server has logged (or opened the log) there."""
+    url = database_url(location)
+    if url.startswith("sqlite"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return inspect(engine(location)).has_table("predictions")
+
+
+def create(location: str | Path) -> None:
+    """Create the tables (or add the role column an older log lacks), once for all workers and replicas.
+
+    Gunicorn starts its workers together: on SQLite a file lock makes them take turns (SQLite answers
+    "database is locked" at once, without waiting, to a change of journal mode that races another),
+    on PostgreSQL an advisory lock.
     """
+    with _schema_lock(location), engine(location).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": SCHEMA_LOCK})
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        metadata.create_all(connection)
+        if "role" not in {column["name"] for column in inspect(connection).get_columns("predictions")}:
+            connection.exec_driver_sql(ADD_ROLE)
+
+
+@contextmanager
+def _schema_lock(location: str | Path) -> Iterator[None]:
+    url = database_url(location)
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    path = Path(url.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with closing(connect(path)) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)
-            columns = {column[1] for column in connection.execute("PRAGMA table_info(predictions)")}
-            if "role" not in columns:
-                connection.execute(ADD_ROLE)
+        yield
 
 
-def read(path: Path, sql: str, parameters: tuple) -> list[sqlite3.Row]:
-    """Rows of a read-only query; any process may read while the servers write (WAL)."""
-    with closing(connect(path)) as connection:
-        connection.row_factory = sqlite3.Row
-        return connection.execute(sql, parameters).fetchall()
+def read(location: str | Path, query: Any, parameters: dict[str, Any] | None = None) -> list[RowMapping]:
+    """Rows of a read-only query, by column name; any process may read while the servers write."""
+    with engine(location).connect() as connection:
+        return list(connection.execute(query, parameters or {}).mappings())
 
 
-def live_errors(path: Path, window: int) -> list[LiveError]:
+def live_errors(location: str | Path, window: int) -> list[LiveError]:
     """Live errors per model version and role over the `window` latest feedback reports.
 
     A report joins every row logged for its record, so a shadow's prediction is scored too. A version
     and role with feedback in the log but none in the window comes back with count 0 and NaN errors:
     its gauges must say "not measured now" rather than keep the last figure some worker set.
     """
-    rows = read(path, LIVE_ERRORS, (window,))
+    with engine(location).connect() as connection:
+        rows = connection.execute(LIVE_ERRORS, {"window": window}).all()
+        labels = connection.execute(SCORED_LABELS).all()
     errors = [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
     measured = {(error.model_version, error.role) for error in errors}
-    unmeasured = [tuple(label) for label in read(path, SCORED_LABELS, ()) if tuple(label) not in measured]
+    unmeasured = [(version, role) for version, role in labels if (version, role) not in measured]
     return errors + [LiveError(version, role, 0, math.nan, math.nan) for version, role in unmeasured]
 
 
-def served_inputs(path: Path, limit: int) -> list[dict]:
+def served_inputs(location: str | Path, limit: int) -> list[dict]:
     """The inputs of the `limit` latest records answered to clients (shadow rows repeat them), newest first."""
-    rows = read(path, "SELECT inputs FROM predictions WHERE role != 'shadow' ORDER BY id DESC LIMIT ?", (limit,))
-    return [json.loads(row["inputs"]) for row in rows]
+    query = (
+        PREDICTIONS.select()
+        .with_only_columns(PREDICTIONS.c.inputs)
+        .where(PREDICTIONS.c.role != "shadow")
+        .order_by(PREDICTIONS.c.id.desc())
+        .limit(limit)
+    )
+    return [json.loads(row["inputs"]) for row in read(location, query)]
 
 
 class PredictionLog:
-    def __init__(self, path: Path, retention_days: float):
-        self.path = path
+    def __init__(self, location: str | Path, retention_days: float):
+        self.location = location
         self.retention = timedelta(days=retention_days)
-        create(path)
+        create(location)
         self._queue: queue.Queue[list[QueuedPrediction] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="prediction-log", daemon=True)
         self._writer.start()
@@ -180,29 +240,32 @@ class PredictionLog:
 
     def recent(self, limit: int, offset: int) -> list[dict]:
         """The newest logged predictions first, as plain dicts."""
-        rows = read(self.path, "SELECT * FROM predictions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
-        return [{**dict(row), "inputs": json.loads(row["inputs"])} for row in rows]
+        query = PREDICTIONS.select().order_by(PREDICTIONS.c.id.desc()).limit(limit).offset(offset)
+        return [{**row, "inputs": json.loads(row["inputs"])} for row in read(self.location, query)]
 
-    def prediction(self, request_id: str, row: int) -> sqlite3.Row | None:
+    def prediction(self, request_id: str, row: int) -> RowMapping | None:
         """The prediction returned to the client for one record of a request (not a shadow's), or None."""
-        sql = "SELECT * FROM predictions WHERE request_id = ? AND row = ? AND role != 'shadow'"
-        rows = read(self.path, sql, (request_id, row))
+        columns = PREDICTIONS.c
+        query = PREDICTIONS.select().where(
+            columns.request_id == request_id, columns.row == row, columns.role != "shadow"
+        )
+        rows = read(self.location, query)
         return rows[0] if rows else None
 
     def record_feedback(self, request_id: str, row: int, actual: float) -> None:
         """Store the observed value for a served prediction (a later report replaces an earlier one)."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        with closing(connect(self.path)) as connection:
-            connection.execute(
-                "INSERT OR REPLACE INTO feedback (request_id, row, actual, created_at) VALUES (?, ?, ?, ?)",
-                (request_id, row, actual, now),
-            )
+        with engine(self.location).begin() as connection:
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            report = dialect.insert(FEEDBACK).values(request_id=request_id, row=row, actual=actual, created_at=now)
+            replace = {"actual": report.excluded.actual, "created_at": report.excluded.created_at}
+            connection.execute(report.on_conflict_do_update(index_elements=["request_id", "row"], set_=replace))
 
     def live_errors(self, window: int) -> list[LiveError]:
-        return live_errors(self.path, window)
+        return live_errors(self.location, window)
 
     def served_inputs(self, limit: int) -> list[dict]:
-        return served_inputs(self.path, limit)
+        return served_inputs(self.location, limit)
 
     def close(self) -> None:
         """Write everything queued, then stop the writer."""
@@ -211,19 +274,17 @@ class PredictionLog:
             self._writer.join()
 
     def _write_forever(self) -> None:
-        connection = connect(self.path)
-        self._purge(connection)
+        self._purge()
         purged_at = time.monotonic()  # monotonic counts from boot: only differences of readings mean anything
         while True:
             batch = self._next_batch()
             rows = [entry for entries in batch if entries is not None for entry in entries]
             if rows:
-                self._insert(connection, rows)
+                self._insert(rows)
             if time.monotonic() - purged_at > PURGE_EVERY_S:
-                self._purge(connection)
+                self._purge()
                 purged_at = time.monotonic()
             if None in batch:
-                connection.close()
                 return
 
     def _next_batch(self) -> list[list[QueuedPrediction] | None]:
@@ -237,20 +298,18 @@ class PredictionLog:
                 break
         return batch
 
-    def _insert(self, connection: sqlite3.Connection, rows: list[QueuedPrediction]) -> None:
+    def _insert(self, rows: list[QueuedPrediction]) -> None:
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(INSERT, rows)
-            connection.execute("COMMIT")
-        except sqlite3.Error:
-            log.exception("could not log %d predictions to %s", len(rows), self.path)
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            with engine(self.location).begin() as connection:
+                connection.execute(PREDICTIONS.insert(), [row._asdict() for row in rows])
+        except SQLAlchemyError:
+            log.exception("could not log %d predictions to %s", len(rows), self.location)
 
-    def _purge(self, connection: sqlite3.Connection) -> None:
+    def _purge(self) -> None:
         """Delete rows older than the retention; a failure is logged and retried at the next purge."""
         cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="milliseconds")
         try:
-            connection.execute("DELETE FROM predictions WHERE created_at < ?", (cutoff,))
-        except sqlite3.Error:
-            log.exception("could not delete predictions older than %s from %s", cutoff, self.path)
+            with engine(self.location).begin() as connection:
+                connection.execute(delete(PREDICTIONS).where(PREDICTIONS.c.created_at < cutoff))
+        except SQLAlchemyError:
+            log.exception("could not delete predictions older than %s from %s", cutoff, self.location)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from serve.payloads import ErrorDetail, RequestError
+from serve.prediction_log import database_url
 from serve.retrain_lock import LOCK, LOG, STATUS, lock_held
 
 START_TIMEOUT_S = 60
@@ -27,9 +28,9 @@ COMMAND = "ops.retrain"
 
 
 class RetrainLauncher:
-    def __init__(self, pipeline_dir: Path, prediction_db: Path):
+    def __init__(self, pipeline_dir: Path, prediction_db: str):
         self.pipeline_dir = pipeline_dir.resolve()
-        self.prediction_db = prediction_db.resolve()
+        self.prediction_db = database_url(prediction_db)  # absolute: the command runs in another folder
 
     def running(self) -> bool:
         return lock_held(self.pipeline_dir / LOCK)

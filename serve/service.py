@@ -46,7 +46,7 @@ class Service:
 def build_service(settings: Settings, tracking_uri: str) -> Service:
     """Every part from `settings`, the models from the registry at `tracking_uri`; nothing loaded yet."""
     predictions = PredictionLog(settings.prediction_db, settings.retention_days)
-    reload_marker = settings.prediction_db.with_suffix(".reload")
+    reload_marker = settings.reload_marker()
 
     def watcher(alias: str, optional: bool = False) -> AliasWatcher:
         return AliasWatcher(

@@ -7,10 +7,12 @@ test keeps them equal to params.yaml's.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from housing.drift import DriftThresholds
@@ -34,7 +36,11 @@ class Settings(BaseSettings):
     model_alias: str = Field(default=CHAMPION, description="Registry alias to serve and to watch.")
     poll_seconds: float = Field(default=30, gt=0, description="How often to check which version the alias names.")
     retry_seconds: float = Field(default=5, gt=0, description="Wait between attempts while no model is loaded.")
-    prediction_db: Path = Field(default=Path("predictions.db"), description="SQLite prediction log.")
+    prediction_db: str = Field(
+        default="predictions.db",
+        description="The prediction log: an SQLite file's path, or an SQLAlchemy URL"
+        " (postgresql+psycopg://user@host/db: one log shared by every replica).",
+    )
     retention_days: float = Field(default=30, gt=0, description="Logged predictions older than this are deleted.")
     live_window: int = Field(default=500, gt=0, description="Latest feedback reports live RMSE/MAE cover.")
     max_batch: int = Field(default=1000, gt=0, description="Most records in one request.")
@@ -66,6 +72,19 @@ class Settings(BaseSettings):
         " the response, and counted in housing_fast_path_mismatches_total when they differ.",
     )
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
+
+    @field_validator("prediction_db", mode="before")
+    @classmethod
+    def path_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
+    def reload_marker(self) -> Path:
+        """The file whose touch asks every worker on this host to check the aliases now: beside an
+        SQLite log, else in the temporary folder (named for the log, so servers of two logs never mix)."""
+        if "://" not in self.prediction_db:
+            return Path(self.prediction_db).with_suffix(".reload")
+        digest = hashlib.blake2b(self.prediction_db.encode(), digest_size=6).hexdigest()
+        return Path(tempfile.gettempdir()) / f"housing-serve-{digest}.reload"
 
     @model_validator(mode="after")
     def challenger_is_another_alias(self) -> Settings:

@@ -15,9 +15,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -29,6 +30,8 @@ from tests.synthetic import housing_frame
 
 if TYPE_CHECKING:
     import mlflow
+
+    from tests.servers import Postgres
 
 PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # model loads in tests are not terminals
@@ -222,3 +225,22 @@ def copy_repo(repo: Path, into: Path) -> Path:
 def repo(trained_repo: Path, tmp_path: Path) -> Path:
     """A private copy of trained_repo for one test to change."""
     return copy_repo(trained_repo, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL 15 cluster for this test process; tests skip where PostgreSQL is not installed.
+
+    Its folder is outside pytest's temporary folders, which only their owner may enter: as root the
+    cluster belongs to `nobody`.
+    """
+    from tests.servers import postgres_binary, postgres_server
+
+    if postgres_binary("initdb") is None:
+        pytest.skip("PostgreSQL is not installed: run `make postgres`")
+    folder = Path(tempfile.mkdtemp(prefix="postgres-"))
+    try:
+        with postgres_server(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -9,11 +9,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import botocore.exceptions
 import requests
+import sqlalchemy
 
 from tests.conftest import eventually, free_port
 from tests.dvc_repo import BIN
@@ -60,34 +62,41 @@ def postgres_binary(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-@contextmanager
-def postgres_server(folder: Path, database: str) -> Iterator[str]:
-    """A PostgreSQL cluster in `folder` with an empty `database`; yields its SQLAlchemy URL (psycopg2).
+@dataclass(frozen=True)
+class Postgres:
+    """A running PostgreSQL cluster on 127.0.0.1, reached as POSTGRES_USER without a password."""
 
-    initdb refuses to run as root, so as root the cluster belongs to `nobody`.
-    """
+    port: int
+
+    def url(self, database: str, driver: str = "psycopg") -> str:
+        """An SQLAlchemy URL: psycopg (3) for the prediction log, psycopg2 for MLflow's store."""
+        return f"postgresql+{driver}://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> None:
+        admin = sqlalchemy.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[Postgres]:
+    """A PostgreSQL cluster in `folder` (outside pytest's temporary folders when running as root:
+    initdb refuses root, so the cluster belongs to `nobody`, who must be able to reach `folder`)."""
     folder.mkdir(parents=True, exist_ok=True)
     as_owner = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
     if as_owner:
         shutil.chown(folder, "nobody")
     data, port = folder / "data", free_port()
-    subprocess.run(
-        [*as_owner, postgres_binary("initdb"), "-D", data, "-U", POSTGRES_USER, "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
+    initdb = [*as_owner, postgres_binary("initdb"), "-D", data, "-U", POSTGRES_USER, "--auth=trust"]
+    subprocess.run(initdb, check=True, capture_output=True)
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
     pg_ctl = [*as_owner, postgres_binary("pg_ctl"), "-D", data]
     subprocess.run(
         [*pg_ctl, "-o", options, "-l", folder / "postgres.log", "-w", "start"], check=True, capture_output=True
     )
     try:
-        subprocess.run(
-            [*as_owner, postgres_binary("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", POSTGRES_USER, database],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql+psycopg2://{POSTGRES_USER}@127.0.0.1:{port}/{database}"
+        yield Postgres(port)
     finally:
         subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True)
 

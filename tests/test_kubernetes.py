@@ -76,9 +76,8 @@ def test_every_variable_is_one_the_server_reads_and_the_settings_accept(resource
     unknown = {name for name in names - READ_BY_GUNICORN - READ_BY_MLFLOW - {"HOME"} if not is_setting(name)}
     assert not unknown, f"variables the server does not read: {sorted(unknown)}"
     assert names - {"HOME"} <= documented
-    assert (
-        {ref["key"] for ref in from_secret.values()} == set(from_secret) == {"MLFLOW_TRACKING_URI", "SERVE_ADMIN_TOKEN"}
-    )
+    secret_keys = {"MLFLOW_TRACKING_URI", "SERVE_ADMIN_TOKEN", "SERVE_PREDICTION_DB"}
+    assert {ref["key"] for ref in from_secret.values()} == set(from_secret) == secret_keys
     assert {ref["name"] for ref in from_secret.values()} == {"housing-serve-secrets"}
     settings = {name.removeprefix("SERVE_").lower(): value for name, value in config.items() if is_setting(name)}
     Settings(**settings)

@@ -4,8 +4,6 @@ that champion from it, its golden set and fast path included."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,30 +12,20 @@ import pytest
 from tests.conftest import copy_repo
 from tests.dvc_repo import sh
 from tests.serve.conftest import RECORD, start_app
-from tests.servers import S3_CREDENTIALS, mlflow_server, postgres_binary, postgres_server, s3_server
+from tests.servers import S3_CREDENTIALS, Postgres, mlflow_server, s3_server
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(postgres_binary("initdb") is None, reason="PostgreSQL is not installed: run `make postgres`"),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # Outside pytest's temporary folders, which only root may enter: the cluster belongs to `nobody`.
-    cluster = Path(tempfile.mkdtemp(prefix="postgres-"))
-    logs = tmp_path_factory.mktemp("team-stack")
-    try:
-        with (
-            s3_server("mlflow-artifacts") as s3,
-            postgres_server(cluster, "mlflow") as store,
-            mlflow_server(
-                store, "s3://mlflow-artifacts", logs / "mlflow.log", {**S3_CREDENTIALS, "MLFLOW_S3_ENDPOINT_URL": s3}
-            ) as url,
-        ):
+def tracking_server(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres) -> Iterator[str]:
+    postgres.create_database("mlflow")
+    s3_env = {**S3_CREDENTIALS}
+    log = tmp_path_factory.mktemp("team-stack") / "mlflow.log"
+    with s3_server("mlflow-artifacts") as s3:
+        s3_env["MLFLOW_S3_ENDPOINT_URL"] = s3
+        with mlflow_server(postgres.url("mlflow", "psycopg2"), "s3://mlflow-artifacts", log, s3_env) as url:
             yield url
-    finally:
-        shutil.rmtree(cluster, ignore_errors=True)
 
 
 def test_the_pipeline_registers_into_the_team_stack_and_the_api_serves_from_it(

@@ -88,3 +88,32 @@ def gauges(app: App, name: str) -> dict[str, float]:
         version: float(value)
         for version, value in re.findall(rf'^{name}{{model_version="(\d+)",role="champion"}} (\S+)$', text, re.M)
     }
+
+
+def test_two_replicas_on_one_shared_log_take_each_others_feedback(tmp_path, champion_store, postgres):
+    """Behind a load balancer a feedback report may reach another replica than the one that served."""
+    postgres.create_database("shared_log")
+    shared = postgres.url("shared_log")
+    with (
+        start_app(tmp_path / "a", champion_store, prediction_db=shared) as a,
+        start_app(tmp_path / "b", champion_store, prediction_db=shared) as b,
+    ):
+        request_id = a.post("/predict", json=RECORD).get_json()["request_id"]
+        a.logged(request_id, rows=1)
+
+        answer = b.post("/feedback", json={"request_id": request_id, "actual_value": 250_000.0})
+        listed = [row["request_id"] for row in b.get("/predictions?limit=10").get_json()["predictions"]]
+
+    assert answer.status_code == 200 and answer.get_json()["model_version"] == 1
+    assert request_id in listed
+    assert gauge(b, "housing_live_feedback_count") == 1
+
+
+def test_replicas_with_a_log_each_cannot_take_each_others_feedback(tmp_path, champion_store):
+    with start_app(tmp_path / "a", champion_store) as a, start_app(tmp_path / "b", champion_store) as b:
+        request_id = a.post("/predict", json=RECORD).get_json()["request_id"]
+        a.logged(request_id, rows=1)
+
+        answer = b.post("/feedback", json={"request_id": request_id, "actual_value": 250_000.0})
+
+    assert answer.status_code == 404

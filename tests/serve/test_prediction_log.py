@@ -1,5 +1,6 @@
-"""The prediction log on its own: retention, a clean close that writes everything queued, roles and the
-upgrade of a log written before roles existed."""
+"""The prediction log on its own, on SQLite and on a real PostgreSQL: retention, a clean close that writes
+everything queued, roles, live errors, workers creating it together; and the upgrade of an SQLite log
+written before roles existed."""
 
 from __future__ import annotations
 
@@ -12,22 +13,57 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
-from serve.prediction_log import SCHEMA, LiveError, PredictionLog
+from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine
+
+LEGACY_SCHEMA = """
+CREATE TABLE predictions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_version INTEGER NOT NULL,
+    inputs TEXT NOT NULL,
+    prediction REAL NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE TABLE feedback (
+    request_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    actual REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, row)
+);
+"""
+"""The log as the server wrote it before predictions had roles."""
 
 
-def test_rows_older_than_the_retention_are_deleted_and_new_ones_kept(tmp_path):
-    database = tmp_path / "predictions.db"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's log lives: an SQLite file, or a fresh database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "predictions.db")
+    postgres = request.getfixturevalue("postgres")
+    name = f"log_{time.monotonic_ns()}"
+    postgres.create_database(name)
+    return postgres.url(name)
+
+
+def logged_rows(location: str) -> int:
+    with engine(location).connect() as connection:
+        return connection.execute(select(func.count()).select_from(PREDICTIONS)).scalar_one()
+
+
+def test_rows_older_than_the_retention_are_deleted_and_new_ones_kept(location):
     old = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="milliseconds")
-    with sqlite3.connect(database) as connection:
-        connection.executescript(SCHEMA)
-        connection.execute(
-            "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs, prediction,"
-            " latency_ms) VALUES ('old', 0, ?, 'm', 1, '{}', 1.0, 1.0)",
-            (old,),
-        )
+    create(location)
+    with engine(location).begin() as connection:
+        row = {"request_id": "old", "row": 0, "created_at": old, "model_name": "m", "model_version": 1}
+        connection.execute(PREDICTIONS.insert(), {**row, "inputs": "{}", "prediction": 1.0, "latency_ms": 1.0})
 
-    log = PredictionLog(database, retention_days=2)
+    log = PredictionLog(location, retention_days=2)
     log.record("new", "m", 1, ['{"a": 1}', '{"a": 2}'], [10.0, 20.0], latency_ms=1.5, role="champion")
     log.close()
 
@@ -36,21 +72,20 @@ def test_rows_older_than_the_retention_are_deleted_and_new_ones_kept(tmp_path):
     assert rows[0]["inputs"] == {"a": 2}
 
 
-def test_close_writes_everything_queued(tmp_path):
-    log = PredictionLog(tmp_path / "predictions.db", retention_days=30)
+def test_close_writes_everything_queued(location):
+    log = PredictionLog(location, retention_days=30)
     for request in range(500):
         log.record(f"r{request}", "m", 1, ["{}"], [1.0], latency_ms=1.0, role="champion")
 
     log.close()
 
-    with sqlite3.connect(tmp_path / "predictions.db") as connection:
-        assert connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 500
+    assert logged_rows(location) == 500
 
 
 def test_a_log_without_roles_is_upgraded_and_its_rows_count_as_the_champions(tmp_path):
     database = tmp_path / "predictions.db"
     with sqlite3.connect(database) as connection:
-        connection.executescript(SCHEMA.replace(",\n    role TEXT NOT NULL DEFAULT 'champion'", ""))
+        connection.executescript(LEGACY_SCHEMA)
         connection.execute(
             "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs, prediction,"
             " latency_ms) VALUES ('old', 0, '2020-01-01T00:00:00.000+00:00', 'm', 1, '{}', 100.0, 1.0)"
@@ -77,18 +112,25 @@ def test_a_log_without_roles_is_upgraded_and_its_rows_count_as_the_champions(tmp
     ]
 
 
-def _open_and_close(path: str, start: multiprocessing.synchronize.Barrier) -> None:
+def _open_and_close(location: str, start: multiprocessing.synchronize.Barrier) -> None:
     start.wait()
-    PredictionLog(Path(path), retention_days=30).close()
+    PredictionLog(location, retention_days=30).close()
 
 
-def test_workers_starting_together_all_open_a_new_log(tmp_path):
-    """Gunicorn boots its workers at once; each creates the log. None may fail with 'database is locked'."""
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_starting_together_all_open_a_new_log(tmp_path, request, backend):
+    """Gunicorn boots its workers at once; each creates the log. None may fail ('database is locked' on
+    SQLite, a duplicate table on PostgreSQL)."""
     context = multiprocessing.get_context("fork")
-    for attempt in range(30):
+    for attempt in range(30 if backend == "sqlite" else 5):
         start = context.Barrier(6)
-        path = tmp_path / f"attempt{attempt}" / "predictions.db"
-        workers = [context.Process(target=_open_and_close, args=(str(path), start)) for _ in range(6)]
+        if backend == "sqlite":
+            location = str(tmp_path / f"attempt{attempt}" / "predictions.db")
+        else:
+            postgres, name = request.getfixturevalue("postgres"), f"together_{attempt}_{time.monotonic_ns()}"
+            postgres.create_database(name)
+            location = postgres.url(name)
+        workers = [context.Process(target=_open_and_close, args=(location, start)) for _ in range(6)]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -97,8 +139,8 @@ def test_workers_starting_together_all_open_a_new_log(tmp_path):
         assert [worker.exitcode for worker in workers] == [0] * 6
 
 
-def test_a_version_whose_feedback_left_the_window_is_reported_unmeasured(tmp_path):
-    log = PredictionLog(tmp_path / "predictions.db", retention_days=30)
+def test_a_version_whose_feedback_left_the_window_is_reported_unmeasured(location):
+    log = PredictionLog(location, retention_days=30)
     log.record("old", "m", 1, ["{}"], [100.0], latency_ms=1.0, role="champion")
     log.record("new", "m", 2, ["{}", "{}"], [200.0, 210.0], latency_ms=1.0, role="champion")
     log.close()
@@ -111,3 +153,16 @@ def test_a_version_whose_feedback_left_the_window_is_reported_unmeasured(tmp_pat
     assert errors[(2, "champion")].count == 2 and errors[(2, "champion")].mae == pytest.approx(5.0)
     assert errors[(1, "champion")].count == 0
     assert math.isnan(errors[(1, "champion")].rmse) and math.isnan(errors[(1, "champion")].mae)
+
+
+def test_a_later_feedback_report_replaces_an_earlier_one(location):
+    log = PredictionLog(location, retention_days=30)
+    log.record("r", "m", 3, ["{}"], [100.0], latency_ms=1.0, role="champion")
+    log.close()
+
+    log.record_feedback("r", 0, 130.0)
+    log.record_feedback("r", 0, 110.0)
+
+    (error,) = log.live_errors(window=10)
+    assert error == LiveError(3, "champion", count=1, rmse=pytest.approx(10.0), mae=pytest.approx(10.0))
+    assert log.prediction("r", 0)["prediction"] == 100.0 and log.prediction("r", 1) is None
