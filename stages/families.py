@@ -36,6 +36,8 @@ from stages.params import (
 
 Features = pd.DataFrame
 Target = np.ndarray
+FitModel = Callable[[str, Section, str, int, Features, Target, Features, Target], RegressorMixin]
+"""fit_model's signature: how the engine (stages.dask_engine) hands fit_pipeline another way to fit."""
 
 
 def cuml_or_none(device: str):
@@ -170,15 +172,25 @@ def fit_model(
 
 
 def fit_pipeline(
-    name: str, model_params: Section, features: FeatureParams, device: str, seed: int, X, y, X_val, y_val
+    name: str,
+    model_params: Section,
+    features: FeatureParams,
+    device: str,
+    seed: int,
+    X,
+    y,
+    X_val,
+    y_val,
+    fit: FitModel = fit_model,
 ) -> tuple[Pipeline, np.ndarray]:
-    """Fit preprocessing then the regressor; return the raw-row pipeline and its out-of-fold train predictions."""
+    """Fit preprocessing then the regressor (by `fit`: fit_model, or the Dask engine's); return the
+    raw-row pipeline and its out-of-fold train predictions."""
     prepare = preprocessing(features.neighbours, features.similar, features.folds, seed)
     X_prepared = prepare.fit_transform(X, y)
     X_val_prepared = prepare.transform(X_val)
     wrapper = TARGET_REGRESSORS.get(features.target_transform)
     to_fit = wrapper.forward if wrapper else np.asarray
-    regressor = fit_model(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
+    regressor = fit(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
     if wrapper:
         regressor = wrapper(regressor)
     pipeline = Pipeline([*prepare.steps, ("model", regressor)])

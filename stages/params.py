@@ -18,6 +18,7 @@ from stages.errors import StageError
 PARAMS_FILE = Path("params.yaml")
 
 Device = Literal["auto", "cpu", "cuda"]
+Engine = Literal["local", "dask"]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -92,6 +93,15 @@ class MLPParams(Section):
     compile: bool = Field(description="torch.compile the network for training (pays off on a GPU).")
 
 
+class DaskParams(Section):
+    """The cluster `engine: dask` trains on: a LocalCluster of this many processes, unless
+    DASK_SCHEDULER_ADDRESS (not a tracked param: where it runs changes no result) names a scheduler."""
+
+    workers: PositiveInt
+    threads_per_worker: PositiveInt
+    partitions: PositiveInt = Field(description="Row chunks the training matrix is split into on the cluster.")
+
+
 class BlendParams(Section):
     members: list[str] = Field(min_length=2, description="The families the blend may combine.")
     folds: Annotated[int, Field(ge=2)] = Field(
@@ -156,6 +166,8 @@ CANDIDATES = (*MODEL_PARAMS, BLEND)
 SECTIONS: dict[str, Any] = {
     "seed": int,
     "device": Device,
+    "engine": Engine,
+    "dask": DaskParams,
     "ingest": IngestParams,
     "preprocess": PreprocessParams,
     "features": FeatureParams,

@@ -3,9 +3,10 @@
     python -m stages.train xgboost --splits data/processed --out models/xgboost --report reports/train/xgboost.json
 
 The saved model is a scikit-learn Pipeline: the fitted HousingFeatures preprocessing, then the
-regressor (wrapped in SqrtTargetRegressor or LogTargetRegressor by `features.target_transform`). It
-is logged to MLflow in a run of its own, with system metrics, and the same files are written to
-`--out` for DVC; `--report` gets the fit's time, scores and hardware telemetry.
+regressor (wrapped in SqrtTargetRegressor or LogTargetRegressor by `features.target_transform`),
+fitted here or, with `engine: dask`, on a Dask cluster (stages.dask_engine). It is logged to MLflow
+in a run of its own, with system metrics, and the same files are written to `--out` for DVC;
+`--report` gets the fit's time, engine, scores and hardware telemetry.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from sklearn.pipeline import Pipeline
 from housing.scores import regression_scores
 from housing.target import final_estimator
 from stages.atomic import write_json
+from stages.dask_engine import DASK_FIT, training_engine
 from stages.device import resolve_device
 from stages.errors import exits_cleanly
 from stages.families import fit_pipeline
 from stages.logged_model import log_and_save
-from stages.params import MODEL_PARAMS, FeatureParams, MlflowParams, load_params
+from stages.params import MODEL_PARAMS, DaskParams, Engine, FeatureParams, MlflowParams, load_params
 from stages.splits import load_split
 from stages.telemetry import fit_telemetry
 from stages.tracking import configure_tracking, lineage_tags
@@ -58,6 +60,9 @@ def main() -> None:
     features: FeatureParams = load_params("features")
     model_params = load_params(f"train.{args.model}")
     tracking: MlflowParams = load_params("mlflow")
+    engine: Engine = load_params("engine")
+    cluster: DaskParams = load_params("dask")
+    engine = engine if args.model in DASK_FIT else "local"
 
     X, y = load_split(args.splits, "train")
     X_val, y_val = load_split(args.splits, "val")
@@ -67,20 +72,22 @@ def main() -> None:
     with mlflow.start_run(
         run_name=args.model, log_system_metrics=True, tags={**lineage_tags(), "model_family": args.model}
     ):
-        with fit_telemetry(device) as telemetry:
+        with training_engine(engine, args.model, cluster) as fit, fit_telemetry(device) as telemetry:
             started = time.perf_counter()
             pipeline, train_predicted = fit_pipeline(
-                args.model, model_params, features, device, seed, X, y, X_val, y_val
+                args.model, model_params, features, device, seed, X, y, X_val, y_val, fit
             )
             fit_seconds = time.perf_counter() - started
         scores = {
+            "engine": engine,
             "fit_seconds": round(fit_seconds, 3),
             "train_samples_per_s": round(len(X) / fit_seconds, 1),
             "train": regression_scores(y, train_predicted),
             "val": regression_scores(y_val, pipeline.predict(X_val)),
             "telemetry": telemetry,
         }
-        mlflow.log_params({"model_family": args.model, "seed": seed, **log_safe(telemetry, text=True)})
+        mlflow.log_params({"model_family": args.model, "seed": seed, "engine": engine})
+        mlflow.log_params(log_safe(telemetry, text=True))
         mlflow.log_metrics(log_safe(telemetry, text=False))
         mlflow.log_params({f"features.{key}": value for key, value in features.model_dump().items()})
         mlflow.log_params({f"train.{args.model}.{key}": value for key, value in model_params.model_dump().items()})
@@ -91,7 +98,8 @@ def main() -> None:
         log_epochs(pipeline)
         log_and_save(pipeline, args.model, X.head(3), args.splits, args.out)
     write_json(args.report, scores)
-    print(f"train {args.model}: val RMSE {scores['val']['rmse']:.4f} in {fit_seconds:.1f}s on {device}")
+    where = f"{device}, engine {engine}"
+    print(f"train {args.model}: val RMSE {scores['val']['rmse']:.4f} in {fit_seconds:.1f}s on {where}")
 
 
 if __name__ == "__main__":

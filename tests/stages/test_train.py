@@ -82,3 +82,21 @@ def test_an_empty_split_is_rejected(workdir, splits, mlflow_uri):
     assert result.returncode == 1
     assert "val.parquet: the split is empty" in result.stderr
     assert not (workdir / "models" / "linear").exists()
+
+
+@pytest.mark.parametrize(("family", "engine"), [("lightgbm", "dask"), ("random_forest", "local")])
+def test_the_dask_engine_fits_its_families_there_and_logs_an_ordinary_model(
+    workdir, splits, mlflow_uri, family, engine
+):
+    params = (workdir / "params.yaml").read_text().replace("engine: local", "engine: dask")
+    (workdir / "params.yaml").write_text(params)
+
+    result = train(workdir, family)
+
+    assert result.returncode == 0, result.stderr
+    assert f"engine {engine}" in result.stdout
+    assert json.loads((workdir / "reports" / "train" / f"{family}.json").read_text())["engine"] == engine
+    model = mlflow.pyfunc.load_model(str(workdir / "models" / family))
+    steps = model.get_raw_model().named_steps.values()
+    assert not {type(step).__module__.split(".")[0] for step in steps} & {"dask", "distributed"}
+    assert np.isfinite(np.asarray(model.predict(housing_frame(5, seed=3)[RAW_COLUMNS]))).all()

@@ -1,0 +1,225 @@
+"""The Dask engine (`engine: dask` in params.yaml): XGBoost, LightGBM and the linear model fitted on a cluster.
+
+The feature step stays in the stage process (its out-of-fold neighbour queries need every training
+block at once); its matrix goes to the cluster in `dask.partitions` row chunks. The fitted model
+comes back as the same local estimator the local engine makes, so the logged pipeline, evaluate and
+serving never import Dask, and MLflow logging stays in the stage process.
+
+- XGBoost: `xgboost.dask`, stopping early on the validation set as a Dask collection.
+- LightGBM: `lightgbm.dask` at its full `n_estimators`, then the number of rounds chosen on the
+  validation set (the model keeps them all and predicts with the best count). Its Dask early
+  stopping is unreliable upstream (hangs and socket errors), so it is not used.
+- linear: ridge regression solved exactly from XᵀX and Xᵀy, computed on `dask.array`.
+- random forest and the MLP fit locally: scikit-learn's forest has no distributed fit, and the MLP
+  trains in one torch process.
+
+The cluster is the scheduler DASK_SCHEDULER_ADDRESS names, or else a LocalCluster of processes the
+stage starts and stops. XGBoost's and LightGBM's workers wait for each other, so a worker lost
+during a fit would leave the others waiting forever: the fit is watched, and the stage stops with
+one line as soon as a worker leaves the cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import dask.array as da
+import lightgbm
+import numpy as np
+import xgboost
+import xgboost.dask
+from distributed import Client, LocalCluster
+from sklearn.base import RegressorMixin
+from sklearn.linear_model import Ridge
+
+from stages.errors import StageError
+from stages.families import Features, FitModel, Target, bagged, fit_model
+from stages.params import DaskParams, Engine, LightGBMParams, LinearParams, Section, XGBoostParams
+
+SCHEDULER_ADDRESS = "DASK_SCHEDULER_ADDRESS"
+CONNECT_TIMEOUT_S = 30
+WATCH_EVERY_S = 1.0
+LOSS_NOTICED_S = 5.0
+"""How long after a failed fit the scheduler may take to notice the worker whose loss failed it."""
+T = TypeVar("T")
+
+
+@contextmanager
+def training_engine(engine: Engine, family: str, params: DaskParams) -> Iterator[FitModel]:
+    """The function that fits `family` under `engine`: on the cluster for the Dask families, else locally."""
+    if engine == "local" or family not in DASK_FIT:
+        yield fit_model
+        return
+    with dask_client(params) as client:
+        yield functools.partial(fit_on_dask, client, params.partitions)
+
+
+@contextmanager
+def dask_client(params: DaskParams) -> Iterator[Client]:
+    """A client of the scheduler at DASK_SCHEDULER_ADDRESS, or of a LocalCluster started for the stage."""
+    address = os.environ.get(SCHEDULER_ADDRESS)
+    if address:
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT_S)
+        except OSError as error:
+            raise StageError(f"{SCHEDULER_ADDRESS}={address}: cannot reach the Dask scheduler ({error})") from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=params.workers,
+        threads_per_worker=params.threads_per_worker,
+        processes=True,
+        dashboard_address=None,
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def fit_on_dask(
+    client: Client,
+    partitions: int,
+    name: str,
+    params: Section,
+    device: str,
+    seed: int,
+    X: Features,
+    y: Target,
+    X_val: Features,
+    y_val: Target,
+) -> RegressorMixin:
+    """fit_model's twin on the cluster, for the families in DASK_FIT."""
+    if device != "cpu":
+        raise StageError(f"engine dask trains on CPUs (device resolved to {device}): set device to cpu or auto")
+    rows = -(-len(X) // partitions)
+    data = {
+        "X": da.from_array(np.asarray(X), chunks=(rows, -1)),
+        "y": da.from_array(np.asarray(y), chunks=rows),
+        "X_val": da.from_array(np.asarray(X_val), chunks=(rows, -1)),
+        "y_val": da.from_array(np.asarray(y_val), chunks=rows),
+    }
+    fit = DASK_FIT[name]
+    return while_every_worker_stays(client, lambda: fit(client, params, seed, data, np.asarray(X_val), y_val))
+
+
+def while_every_worker_stays(client: Client, fit: Callable[[], T]) -> T:
+    """`fit()`, or a StageError as soon as a worker the cluster had at the start leaves it (also when
+    the library noticed first and failed on the workers that stayed)."""
+    workers = set(client.scheduler_info(n_workers=-1)["workers"])
+
+    def lost() -> list[str]:
+        return sorted(workers - set(client.scheduler_info(n_workers=-1)["workers"]))
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["model"] = fit()
+        except Exception as error:  # raised again in the stage's thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="dask-fit", daemon=True)
+    thread.start()
+    while thread.is_alive() and not lost():
+        thread.join(WATCH_EVERY_S)
+    deadline = time.monotonic() + (LOSS_NOTICED_S if "error" in outcome else 0)
+    while not (missing := lost()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if missing:
+        raise StageError(f"dask: worker {missing[0]} left the cluster during the fit; the stage stops")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["model"]
+
+
+def fit_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target):
+    return bagged(p.seeds, seed, lambda each: fit_one_xgboost(client, p, each, data))
+
+
+def fit_one_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict) -> xgboost.XGBRegressor:
+    """One booster on the cluster, stopping early on the validation set, saved and loaded as a local one."""
+    booster = xgboost.dask.DaskXGBRegressor(
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        max_depth=p.max_depth,
+        min_child_weight=p.min_child_weight,
+        subsample=p.subsample,
+        colsample_bytree=p.colsample_bytree,
+        early_stopping_rounds=p.early_stopping_rounds,
+        tree_method="hist",
+        random_state=seed,
+    )
+    booster.client = client
+    booster.fit(data["X"], data["y"], eval_set=[(data["X_val"], data["y_val"])], verbose=False)
+    local = xgboost.XGBRegressor()
+    with tempfile.TemporaryDirectory(prefix="xgboost-") as scratch:
+        path = Path(scratch) / "model.json"
+        booster.save_model(path)
+        local.load_model(path)
+    return local
+
+
+def fit_lightgbm(client: Client, p: LightGBMParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target):
+    return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(client, p, each, data, X_val, y_val))
+
+
+def fit_one_lightgbm(
+    client: Client, p: LightGBMParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target
+) -> lightgbm.LGBMRegressor:
+    """One booster on the cluster at its full rounds; it predicts with the round count best on validation."""
+    booster = lightgbm.DaskLGBMRegressor(
+        client=client,
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        num_leaves=p.num_leaves,
+        min_child_samples=p.min_child_samples,
+        subsample=p.subsample,
+        subsample_freq=1,
+        colsample_bytree=p.colsample_bytree,
+        random_state=seed,
+        verbose=-1,
+    )
+    local = booster.fit(data["X"], data["y"]).to_local()
+    local.booster_.best_iteration = best_round(local.booster_, X_val, y_val)
+    return local
+
+
+def best_round(booster: lightgbm.Booster, X_val: np.ndarray, y_val: Target) -> int:
+    """The number of rounds whose predictions have the lowest squared error on the validation rows."""
+    predicted = np.zeros(len(X_val))
+    errors = []
+    for round_index in range(booster.current_iteration()):
+        predicted += booster.predict(X_val, start_iteration=round_index, num_iteration=1, raw_score=True)
+        errors.append(np.mean((predicted - y_val) ** 2))
+    return int(np.argmin(errors)) + 1
+
+
+def fit_linear(client: Client, p: LinearParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target) -> Ridge:
+    """Ridge regression as scikit-learn fits it (centred X and y), solved from XᵀX and Xᵀy on the cluster."""
+    X, y = data["X"], data["y"]
+    x_mean, y_mean = X.mean(axis=0), y.mean()
+    centred = X - x_mean
+    gram, moment, x_mean, y_mean = client.compute(
+        [centred.T @ centred, centred.T @ (y - y_mean), x_mean, y_mean], sync=True
+    )
+    ridge = Ridge(alpha=p.alpha)
+    ridge.coef_ = np.linalg.solve(gram + p.alpha * np.eye(len(gram)), moment)
+    ridge.intercept_ = float(y_mean - x_mean @ ridge.coef_)
+    ridge.n_features_in_ = len(gram)
+    return ridge
+
+
+DASK_FIT: dict[str, Callable[..., RegressorMixin]] = {
+    "linear": fit_linear,
+    "xgboost": fit_xgboost,
+    "lightgbm": fit_lightgbm,
+}
+"""The families the Dask engine fits on the cluster; the others fit locally under either engine."""
