@@ -41,7 +41,7 @@ from sklearn.base import RegressorMixin
 from sklearn.linear_model import Ridge
 
 from stages.errors import StageError
-from stages.families import Features, FitModel, Target, bagged, fit_model
+from stages.families import Features, FitModel, Target, bagged, fit_model, lightgbm_settings, xgboost_settings
 from stages.params import DaskParams, Engine, LightGBMParams, LinearParams, Section, XGBoostParams
 
 SCHEDULER_ADDRESS = "DASK_SCHEDULER_ADDRESS"
@@ -146,17 +146,7 @@ def fit_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict, X_val: 
 
 def fit_one_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict) -> xgboost.XGBRegressor:
     """One booster on the cluster, stopping early on the validation set, saved and loaded as a local one."""
-    booster = xgboost.dask.DaskXGBRegressor(
-        n_estimators=p.n_estimators,
-        learning_rate=p.learning_rate,
-        max_depth=p.max_depth,
-        min_child_weight=p.min_child_weight,
-        subsample=p.subsample,
-        colsample_bytree=p.colsample_bytree,
-        early_stopping_rounds=p.early_stopping_rounds,
-        tree_method="hist",
-        random_state=seed,
-    )
+    booster = xgboost.dask.DaskXGBRegressor(**xgboost_settings(p, seed))
     booster.client = client
     booster.fit(data["X"], data["y"], eval_set=[(data["X_val"], data["y_val"])], verbose=False)
     local = xgboost.XGBRegressor()
@@ -175,18 +165,7 @@ def fit_one_lightgbm(
     client: Client, p: LightGBMParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target
 ) -> lightgbm.LGBMRegressor:
     """One booster on the cluster at its full rounds; it predicts with the round count best on validation."""
-    booster = lightgbm.DaskLGBMRegressor(
-        client=client,
-        n_estimators=p.n_estimators,
-        learning_rate=p.learning_rate,
-        num_leaves=p.num_leaves,
-        min_child_samples=p.min_child_samples,
-        subsample=p.subsample,
-        subsample_freq=1,
-        colsample_bytree=p.colsample_bytree,
-        random_state=seed,
-        verbose=-1,
-    )
+    booster = lightgbm.DaskLGBMRegressor(client=client, **lightgbm_settings(p, seed))
     local = booster.fit(data["X"], data["y"]).to_local()
     local.booster_.best_iteration = best_round(local.booster_, X_val, y_val)
     return local

@@ -91,21 +91,25 @@ def fit_xgboost(
     return bagged(p.seeds, seed, lambda each: fit_one_xgboost(p, device, each, X, y, X_val, y_val))
 
 
+def xgboost_settings(p: XGBoostParams, seed: int) -> dict[str, object]:
+    """An XGBoost regressor's settings from its params, the same for the local and the Dask engine."""
+    return {
+        "n_estimators": p.n_estimators,
+        "learning_rate": p.learning_rate,
+        "max_depth": p.max_depth,
+        "min_child_weight": p.min_child_weight,
+        "subsample": p.subsample,
+        "colsample_bytree": p.colsample_bytree,
+        "early_stopping_rounds": p.early_stopping_rounds,
+        "tree_method": "hist",
+        "random_state": seed,
+    }
+
+
 def fit_one_xgboost(
     p: XGBoostParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
 ) -> xgboost.XGBRegressor:
-    booster = xgboost.XGBRegressor(
-        n_estimators=p.n_estimators,
-        learning_rate=p.learning_rate,
-        max_depth=p.max_depth,
-        min_child_weight=p.min_child_weight,
-        subsample=p.subsample,
-        colsample_bytree=p.colsample_bytree,
-        early_stopping_rounds=p.early_stopping_rounds,
-        tree_method="hist",
-        device=device,
-        random_state=seed,
-    )
+    booster = xgboost.XGBRegressor(**xgboost_settings(p, seed), device=device)
     booster.fit(X, y, eval_set=[(X_val, y_val)], verbose=False)
     booster.set_params(device="cpu")
     return booster
@@ -117,21 +121,26 @@ def fit_lightgbm(
     return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(p, device, each, X, y, X_val, y_val))
 
 
+def lightgbm_settings(p: LightGBMParams, seed: int) -> dict[str, object]:
+    """A LightGBM regressor's settings from its params, the same for the local and the Dask engine."""
+    return {
+        "n_estimators": p.n_estimators,
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_child_samples": p.min_child_samples,
+        "subsample": p.subsample,
+        "subsample_freq": 1,
+        "colsample_bytree": p.colsample_bytree,
+        "random_state": seed,
+        "verbose": -1,
+    }
+
+
 def fit_one_lightgbm(
     p: LightGBMParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
 ) -> lightgbm.LGBMRegressor:
-    booster = lightgbm.LGBMRegressor(
-        n_estimators=p.n_estimators,
-        learning_rate=p.learning_rate,
-        num_leaves=p.num_leaves,
-        min_child_samples=p.min_child_samples,
-        subsample=p.subsample,
-        subsample_freq=1,
-        colsample_bytree=p.colsample_bytree,
-        device_type="gpu" if device == "cuda" else "cpu",
-        random_state=seed,
-        verbose=-1,
-    )
+    device_type = "gpu" if device == "cuda" else "cpu"
+    booster = lightgbm.LGBMRegressor(**lightgbm_settings(p, seed), device_type=device_type)
     stop_early = lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)
     return booster.fit(X, y, eval_X=(X_val,), eval_y=(y_val,), callbacks=[stop_early])
 
