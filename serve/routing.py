@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,11 +92,8 @@ def predict_in_shadow(
     predictions: PredictionLog,
     metrics: ServeMetrics,
 ) -> None:
-    """Have `model` predict the request's records after its response is sent, and only log the answers.
-
-    Runs from the response's close, which the WSGI server calls once the body is written, so the
-    client never waits for it; nothing it raises reaches the client.
-    """
+    """Have `model` predict the request's records after its response is sent, and only log the answers;
+    nothing it raises reaches the client."""
 
     def predict() -> None:
         try:
@@ -112,10 +110,7 @@ def predict_in_shadow(
         except Exception:
             log.exception("shadow v%s failed on request %s", model.version, request_id)
 
-    @after_this_request
-    def after_sending(response: Response) -> Response:
-        response.call_on_close(predict)
-        return response
+    after_the_response(predict)
 
 
 def check_fast_path(model: ServedModel, columns: RawColumns, answered: np.ndarray, metrics: ServeMetrics) -> None:
@@ -129,7 +124,14 @@ def check_fast_path(model: ServedModel, columns: RawColumns, answered: np.ndarra
         except Exception:
             log.exception("the fast-path check of v%s failed", model.version)
 
+    after_the_response(check)
+
+
+def after_the_response(work: Callable[[], None]) -> None:
+    """Run `work` from the response's close, which the WSGI server calls once the body is written, so
+    the client never waits for it."""
+
     @after_this_request
     def after_sending(response: Response) -> Response:
-        response.call_on_close(check)
+        response.call_on_close(work)
         return response
