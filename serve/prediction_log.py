@@ -47,7 +47,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 metadata = MetaData()
@@ -126,11 +126,17 @@ def database_url(location: str | Path) -> str:
     return location if "://" in location else f"sqlite:///{Path(location).resolve()}"
 
 
+def sqlite_file(location: str | Path) -> Path | None:
+    """The SQLite file the log is in, or None for another database."""
+    url = make_url(database_url(location))
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
 @functools.cache
 def engine(location: str | Path) -> Engine:
     """One engine per database and process. SQLite waits up to 30 s for another writer."""
     url = database_url(location)
-    if not url.startswith("sqlite"):
+    if sqlite_file(location) is None:
         return create_engine(url, pool_pre_ping=True)
     created = create_engine(url, connect_args={"timeout": 30})
     event.listen(created, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=NORMAL"))
@@ -139,10 +145,8 @@ def engine(location: str | Path) -> Engine:
 
 def exists(location: str | Path) -> bool:
     """Whether the log has been created: a server has logged (or opened the log) there."""
-    url = database_url(location)
-    if url.startswith("sqlite"):
-        return Path(url.removeprefix("sqlite:///")).is_file()
-    return inspect(engine(location)).has_table("predictions")
+    path = sqlite_file(location)
+    return path.is_file() if path else inspect(engine(location)).has_table("predictions")
 
 
 def create(location: str | Path) -> None:
@@ -164,11 +168,10 @@ def create(location: str | Path) -> None:
 
 @contextmanager
 def _schema_lock(location: str | Path) -> Iterator[None]:
-    url = database_url(location)
-    if not url.startswith("sqlite:///"):
+    path = sqlite_file(location)
+    if path is None:
         yield
         return
-    path = Path(url.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
