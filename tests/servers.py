@@ -112,14 +112,15 @@ def mlflow_server(store: str, artifacts: str, log: Path, env: dict[str, str]) ->
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        assert eventually(lambda: _answers(f"{url}/health"), timeout=120), log.read_text()
+        assert eventually(lambda: answers(f"{url}/health"), timeout=120), log.read_text()
         yield url
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=60)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether a GET of `url` answers 2xx now (a server still starting refuses the connection)."""
     try:
         return requests.get(url, timeout=2).ok
     except requests.RequestException:

@@ -16,6 +16,7 @@ import yaml
 
 from tests.conftest import PROJECT, eventually, free_port
 from tests.serve.conftest import RECORD
+from tests.servers import answers
 
 MONITORING = PROJECT / "monitoring"
 PROMETHEUS = shutil.which("prometheus")
@@ -79,18 +80,11 @@ def prometheus(server, tmp_path) -> str:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        assert eventually(lambda: _answers(f"{url}/-/ready"), timeout=30), (tmp_path / "prometheus.log").read_text()
+        assert eventually(lambda: answers(f"{url}/-/ready"), timeout=30), (tmp_path / "prometheus.log").read_text()
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).ok
-    except requests.RequestException:
-        return False
 
 
 def query(prometheus: str, expression: str) -> dict:
