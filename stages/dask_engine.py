@@ -123,8 +123,8 @@ def while_every_worker_stays(client: Client, fit: Callable[[], T]) -> T:
     def run() -> None:
         try:
             outcome["model"] = fit()
-        except Exception as error:  # raised again in the stage's thread below
-            outcome["error"] = error
+        except BaseException as error:  # raised again in the stage's thread below; a lost worker can
+            outcome["error"] = error  # surface as asyncio's CancelledError, which is no Exception
 
     thread = threading.Thread(target=run, name="dask-fit", daemon=True)
     thread.start()
