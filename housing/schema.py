@@ -7,8 +7,11 @@ rooms, a point in Nevada, 1e300 households that would overflow the features) is 
 
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
+import annotated_types
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -39,9 +42,14 @@ class HousingRow(BaseModel):
 
     @model_validator(mode="after")
     def bedrooms_within_rooms(self) -> HousingRow:
-        if self.total_bedrooms is not None and self.total_bedrooms > self.total_rooms:
+        if self.total_bedrooms is not None and more_bedrooms_than_rooms(self.total_bedrooms, self.total_rooms):
             raise ValueError(f"total_bedrooms must be <= total_rooms (got {self.total_bedrooms} > {self.total_rooms})")
         return self
+
+
+def more_bedrooms_than_rooms(bedrooms, rooms):
+    """The one rule across fields, for one row (the model) or whole columns (row_errors' screen)."""
+    return bedrooms > rooms
 
 
 class LabelledHousingRow(HousingRow):
@@ -55,6 +63,9 @@ RAW_COLUMNS: list[str] = list(HousingRow.model_fields)
 NUMERIC_COLUMNS: list[str] = [name for name in RAW_COLUMNS if name != "ocean_proximity"]
 LABELLED_COLUMNS: list[str] = [*RAW_COLUMNS, TARGET]
 """The columns of a raw CSV: the inputs and the observed price."""
+BLOCK_ID = "block_id"
+"""The column ingest adds to the raw data: the source block group a row is (or was copied from).
+The split and every out-of-fold step group rows by it, so copies of a block stay on one side."""
 
 _labelled_rows = TypeAdapter(list[LabelledHousingRow])
 
@@ -65,12 +76,55 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
-    """Validate every row of a raw frame; return (row index, field, message) for each problem."""
+    """Validate every row of a raw frame; return (row index, field, message) for each problem.
+
+    The frame is screened column by column first (millions of rows as dicts would cost minutes and
+    gigabytes); only the rows the screen flags go through the pydantic model, which words the problems.
+    """
+    flagged = frame[suspect_rows(frame)]
     try:
-        _labelled_rows.validate_python(records(frame))
+        _labelled_rows.validate_python(records(flagged))
     except ValidationError as error:
-        return [_describe(error_detail, frame.index) for error_detail in error.errors()]
+        return [_describe(error_detail, flagged.index) for error_detail in error.errors()]
     return []
+
+
+def suspect_rows(frame: pd.DataFrame) -> np.ndarray:
+    """A mask of the rows LabelledHousingRow could reject, from its fields' types and bounds."""
+    suspect = np.zeros(len(frame), dtype=bool)
+    for name, field in LabelledHousingRow.model_fields.items():
+        column = frame[name]
+        options = typing.get_args(field.annotation)
+        if field.annotation is float or options == (float, type(None)):
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            unreadable = np.isnan(values) & (column.notna().to_numpy() | field.is_required())
+            suspect |= unreadable | np.isinf(values) | _out_of_bounds(values, field.metadata)
+        elif typing.get_origin(field.annotation) is Literal:
+            suspect |= ~column.isin(options).to_numpy()
+        else:
+            raise TypeError(f"suspect_rows cannot screen {name}: {field.annotation}")
+    bedrooms, rooms = (pd.to_numeric(frame[name], errors="coerce") for name in ("total_bedrooms", "total_rooms"))
+    return suspect | more_bedrooms_than_rooms(bedrooms, rooms).to_numpy()
+
+
+def _out_of_bounds(values: np.ndarray, constraints: list) -> np.ndarray:
+    outside = np.zeros(len(values), dtype=bool)
+    for constraint in constraints:
+        if isinstance(constraint, annotated_types.Ge):
+            outside |= values < constraint.ge
+        elif isinstance(constraint, annotated_types.Gt):
+            outside |= values <= constraint.gt
+        elif isinstance(constraint, annotated_types.Le):
+            outside |= values > constraint.le
+        elif isinstance(constraint, annotated_types.Lt):
+            outside |= values >= constraint.lt
+    return outside
+
+
+def bounds(name: str) -> tuple[float, float]:
+    """The inclusive (lowest, highest) value HousingRow allows for numeric field `name`."""
+    limits = {type(c): c for c in LabelledHousingRow.model_fields[name].metadata}
+    return limits[annotated_types.Ge].ge, limits[annotated_types.Le].le
 
 
 def _describe(detail: dict, index: pd.Index) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from housing.schema import LABELLED_COLUMNS, HousingRow, row_errors
+from housing.schema import LABELLED_COLUMNS, HousingRow, LabelledHousingRow, records, row_errors, suspect_rows
 from tests.synthetic import housing_frame
 
 VALID_ROW = {
@@ -162,3 +162,41 @@ def test_synthetic_frame_has_the_schema_columns():
 
 def test_row_errors_accepts_empty_frame():
     assert row_errors(pd.DataFrame(columns=LABELLED_COLUMNS)) == []
+
+
+BREAKAGES: dict[str, list[object]] = {
+    "longitude": [-130.0, np.nan, "west"],
+    "latitude": [45.0, -np.inf],
+    "housing_median_age": [-1.0, 151.0],
+    "total_rooms": [-3.0, 0.0, 1e9, np.inf],
+    "total_bedrooms": [-1.0, "many", np.inf, 1e7],
+    "population": [np.nan, 0.5],
+    "households": [0.0, "some"],
+    "median_income": [np.inf, 0.0, "rich"],
+    "median_house_value": [0.0, -5.0, 2e7, np.nan],
+    "ocean_proximity": ["MARS", None, 3],
+}
+
+
+def pydantic_rejects(row: dict) -> bool:
+    try:
+        LabelledHousingRow.model_validate(row)
+    except ValidationError:
+        return True
+    return False
+
+
+def test_the_column_screen_flags_exactly_the_rows_the_row_model_rejects():
+    frame = housing_frame(600, seed=3).astype(object)
+    rng = np.random.default_rng(0)
+    for row in rng.choice(len(frame), 150, replace=False):
+        field = rng.choice(list(BREAKAGES))
+        frame.loc[row, field] = BREAKAGES[field][rng.integers(len(BREAKAGES[field]))]
+    more_bedrooms = rng.choice(len(frame), 10, replace=False)
+    frame.loc[more_bedrooms, "total_bedrooms"] = frame.loc[more_bedrooms, "total_rooms"] + 1
+
+    rejected = {row for row, values in enumerate(records(frame)) if pydantic_rejects(values)}
+
+    assert len(rejected) > 100
+    assert set(np.flatnonzero(suspect_rows(frame))) == rejected
+    assert {row for row, _, _ in row_errors(frame)} == rejected
