@@ -11,7 +11,7 @@ scheme as scikit-learn's TargetEncoder.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,10 @@ def block_features(raw: RawColumns, bedroom_ratio: float) -> dict[str, np.ndarra
     return out
 
 
+QUERY_ROWS = 50_000
+"""Rows whose neighbours are looked up and turned into features at once: bounds the lookup arrays
+(rows by k) and their temporaries, whatever the size of the data."""
+
 Lookup = tuple[np.ndarray, np.ndarray]
 """(distances, indices) of each row's nearest training blocks, nearest first."""
 
@@ -150,18 +154,30 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, raw: RawColumns) -> np.ndarray:
-        return np.column_stack(list(self._features(raw).values()))
+        rows = len(raw["latitude"])
+        if rows <= QUERY_ROWS:
+            return self._matrix(raw)
+        out = np.empty((rows, len(self.feature_names_out_)))
+        for start in range(0, rows, QUERY_ROWS):
+            part = np.arange(start, min(start + QUERY_ROWS, rows))
+            out[part] = self._matrix(_take(raw, part))
+        return out
 
-    def fit_transform(self, raw: pd.DataFrame, y: pd.Series | np.ndarray, **_: object) -> np.ndarray:
-        """Fit, then describe each training row by neighbours from the other folds only."""
+    def fit_transform(
+        self, raw: pd.DataFrame, y: pd.Series | np.ndarray, groups: np.ndarray | None = None, **_: object
+    ) -> np.ndarray:
+        """Fit, then describe each training row by neighbours from the other folds only; rows of one
+        group (copies of one block, `groups`) share a fold, so no row sees its own block's price."""
         self.fit(raw, y)
-        nearest = _empty_lookup(len(raw), max(self.neighbours))
-        most_similar = _empty_lookup(len(raw), max(self.similar, default=0))
-        folds = KFold(self.folds, shuffle=True, random_state=self.random_state)
-        for fit_rows, query_rows in folds.split(raw):
-            _look_up_out_of_fold(nearest, self.points_, fit_rows, query_rows)
-            if self.similar:
-                _look_up_out_of_fold(most_similar, self.similarity_points_, fit_rows, query_rows)
+        out = np.empty((len(raw), len(self.feature_names_out_)))
+        for fit_rows, query_rows in grouped_folds(len(raw), self.folds, self.random_state, groups):
+            nearest = _FoldIndex(self.points_, fit_rows, max(self.neighbours))
+            most_similar = _FoldIndex(self.similarity_points_, fit_rows, max(self.similar, default=0))
+            for part in np.array_split(query_rows, -(-len(query_rows) // QUERY_ROWS)):
+                out[part] = self._matrix(_take(raw, part), nearest.query(part), most_similar.query(part))
+        return out
+
+    def _matrix(self, raw: RawColumns, nearest: Lookup | None = None, most_similar: Lookup | None = None) -> np.ndarray:
         return np.column_stack(list(self._features(raw, nearest, most_similar).values()))
 
     def _features(
@@ -197,14 +213,41 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         super().__setstate__({"similar": (), "similarity_index_": None, **state})
 
 
-def _empty_lookup(rows: int, k: int) -> Lookup:
-    return np.empty((rows, k)), np.empty((rows, k), dtype=int)
+def grouped_folds(
+    rows: int, folds: int, seed: int, groups: np.ndarray | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, held-out rows) of each fold: KFold's shuffled folds of the groups (of the rows when
+    there are none), so a group's rows are held out together. With one row per group, in row order,
+    these are KFold's folds of the rows."""
+    if groups is None:
+        groups = np.arange(rows)
+    unique, group_of_row = np.unique(groups, return_inverse=True)
+    fold_of_group = np.empty(len(unique), dtype=int)
+    for fold, (_, held) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(unique)):
+        fold_of_group[held] = fold
+    fold_of_row = fold_of_group[group_of_row]
+    for fold in range(folds):
+        yield np.flatnonzero(fold_of_row != fold), np.flatnonzero(fold_of_row == fold)
 
 
-def _look_up_out_of_fold(found: Lookup, points: np.ndarray, fit_rows: np.ndarray, query_rows: np.ndarray) -> None:
-    """Fill `found` for the query rows with their nearest among the fit rows (indices of all rows)."""
-    distances, indices = KDTree(points[fit_rows]).query(points[query_rows], k=found[0].shape[1])
-    found[0][query_rows], found[1][query_rows] = distances, fit_rows[indices]
+class _FoldIndex:
+    """The nearest-neighbour index of one fold's fit rows, answering in indices of all rows."""
+
+    def __init__(self, points: np.ndarray, fit_rows: np.ndarray, k: int):
+        self.points, self.fit_rows, self.k = points, fit_rows, k
+        self.tree = KDTree(points[fit_rows]) if k else None
+
+    def query(self, rows: np.ndarray) -> Lookup | None:
+        if self.tree is None:
+            return None
+        distances, indices = self.tree.query(self.points[rows], k=self.k)
+        return distances, self.fit_rows[indices]
+
+
+def _take(raw: RawColumns, rows: np.ndarray) -> RawColumns:
+    if isinstance(raw, pd.DataFrame):
+        return raw.iloc[rows]
+    return {name: np.asarray(values)[rows] for name, values in raw.items()}
 
 
 def preprocessing(neighbours: list[int], similar: list[int], folds: int, seed: int) -> Pipeline:

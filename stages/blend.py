@@ -24,10 +24,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
 from housing.ensemble import WeightedAverage
+from housing.features import grouped_folds
 from housing.scores import regression_scores
 from stages.atomic import write_json
 from stages.device import resolve_device
@@ -36,7 +36,7 @@ from stages.families import fit_pipeline
 from stages.logged_model import log_and_save
 from stages.params import BLEND, BlendParams, FeatureParams, MlflowParams, Section, load_params
 from stages.saved_models import load_saved_model
-from stages.splits import load_split
+from stages.splits import load_blocks, load_split
 from stages.tracking import configure_tracking, lineage_tags
 
 MIN_WEIGHT = 0.005
@@ -47,13 +47,17 @@ def one_seed(params: Section) -> Section:
 
 
 def out_of_fold(
-    family: str, features: FeatureParams, device: str, seed: int, folds: int, X, y, X_val, y_val
+    family: str, features: FeatureParams, device: str, seed: int, folds: int, X, y, blocks, X_val, y_val
 ) -> np.ndarray:
-    """The family's predictions of each training row by a refit that did not see that row's fold."""
+    """The family's predictions of each training row by a refit that did not see that row's fold
+    (nor its block: the folds are grouped by block)."""
     params = one_seed(load_params(f"train.{family}"))
     predicted = np.empty(len(X))
-    for fit_rows, held_rows in KFold(folds, shuffle=True, random_state=seed).split(X):
-        pipeline, _ = fit_pipeline(family, params, features, device, seed, X.iloc[fit_rows], y[fit_rows], X_val, y_val)
+    for fit_rows, held_rows in grouped_folds(len(X), folds, seed, blocks):
+        X_fit, y_fit, fit_blocks = X.iloc[fit_rows], y[fit_rows], blocks[fit_rows]
+        pipeline, _ = fit_pipeline(
+            family, params, features, device, seed, X_fit, y_fit, X_val, y_val, blocks=fit_blocks
+        )
         predicted[held_rows] = pipeline.predict(X.iloc[held_rows])
     return predicted
 
@@ -119,11 +123,15 @@ def main() -> None:
     tracking: MlflowParams = load_params("mlflow")
 
     X, y = load_split(args.splits, "train")
+    blocks = load_blocks(args.splits, "train")
     X_val, y_val = load_split(args.splits, "val")
     members = {family: load_saved_model(args.models, family).get_raw_model() for family in params.members}
     started = time.perf_counter()
     predicted = pd.DataFrame(
-        {family: out_of_fold(family, features, device, seed, params.folds, X, y, X_val, y_val) for family in members}
+        {
+            family: out_of_fold(family, features, device, seed, params.folds, X, y, blocks, X_val, y_val)
+            for family in members
+        }
     )
     val_predicted = pd.DataFrame({family: members[family].predict(X_val) for family in members})
     candidates = candidate_weights(predicted, y)

@@ -21,7 +21,7 @@ from stages.atomic import write_json, write_text
 from stages.drift_report import render_report
 from stages.errors import StageError, exits_cleanly
 from stages.params import load_params
-from stages.raw import read_raw_csv
+from stages.raw import originals, read_ingested_csv, read_raw_csv
 
 
 def without_plots(sections: dict[str, dict]) -> dict[str, dict]:
@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     thresholds: DriftThresholds = load_params("drift")
 
-    raw = read_raw_csv(args.raw, str(args.raw))
+    raw = originals(read_ingested_csv(args.raw))
     sections = batch_sections(raw, sorted(args.incoming.glob("*.csv")), thresholds)
     intro = "Each incoming batch against every row ingested before it."
     html = render_report("Drift of incoming batches", intro, sections, thresholds)

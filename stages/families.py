@@ -191,11 +191,12 @@ def fit_pipeline(
     X_val,
     y_val,
     fit: FitModel = fit_model,
+    blocks: np.ndarray | None = None,
 ) -> tuple[Pipeline, np.ndarray]:
-    """Fit preprocessing then the regressor (by `fit`: fit_model, or the Dask engine's); return the
-    raw-row pipeline and its out-of-fold train predictions."""
+    """Fit preprocessing (its folds grouped by `blocks`) then the regressor (by `fit`: fit_model, or
+    the Dask engine's); return the raw-row pipeline and its out-of-fold train predictions."""
     prepare = preprocessing(features.neighbours, features.similar, features.folds, seed)
-    X_prepared = prepare.fit_transform(X, y)
+    X_prepared = prepare.fit_transform(X, y, features__groups=blocks)
     X_val_prepared = prepare.transform(X_val)
     wrapper = TARGET_REGRESSORS.get(features.target_transform)
     to_fit = wrapper.forward if wrapper else np.asarray

@@ -5,6 +5,10 @@
 The source is `ingest.source` (an http(s) URL or a local path). `INGEST_SOURCE` in the environment
 names a mirror of it (a local copy, for machines without internet); a mirror is only accepted when
 `ingest.sha256` pins the content, so the output is the same file whichever place it came from.
+
+Every row gets a `block_id`, its position among the source and batch rows (appending a batch keeps
+the old ids). `ingest.upsample` > 1 writes that many copies of every row for runs at scale: the rows
+themselves first, then each further copy with jittered numeric features and the same block_id.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from housing.schema import row_errors
+from housing.schema import BLOCK_ID, NUMERIC_COLUMNS, bounds, row_errors
 from stages.atomic import atomic_path
 from stages.errors import StageError, exits_cleanly
 from stages.params import IngestParams, load_params
@@ -65,6 +70,26 @@ def read_batch(path: Path) -> pd.DataFrame:
     return batch
 
 
+def with_block_ids(rows: pd.DataFrame) -> pd.DataFrame:
+    """The source and batch rows, each with its position among them as its block id."""
+    return rows.assign(**{BLOCK_ID: np.arange(len(rows))})
+
+
+def upsample(rows: pd.DataFrame, copies: int, jitter: float, seed: int) -> pd.DataFrame:
+    """`copies` copies of the rows, block ids and all: the rows as they are, then each further copy with
+    every numeric feature moved by N(0, jitter x its std) and kept within the schema's bounds."""
+    if copies == 1:
+        return rows
+    out = pd.concat([rows] * copies, ignore_index=True).astype(dict.fromkeys(NUMERIC_COLUMNS, float))
+    moved = slice(len(rows), None)
+    rng = np.random.default_rng(seed)
+    for name in NUMERIC_COLUMNS:
+        noise = rng.normal(0, jitter * rows[name].std(), len(out) - len(rows))
+        out.loc[moved, name] = np.clip(out.loc[moved, name].to_numpy() + noise, *bounds(name))
+    out.loc[moved, "total_bedrooms"] = out.loc[moved, "total_bedrooms"].clip(upper=out.loc[moved, "total_rooms"])
+    return out
+
+
 @exits_cleanly
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,6 +97,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     params: IngestParams = load_params("ingest")
+    seed: int = load_params("seed")
 
     mirror = os.environ.get("INGEST_SOURCE")
     if mirror and params.sha256 is None:
@@ -83,9 +109,12 @@ def main() -> None:
         frames = [read_raw_csv(local, source)]
     frames += [read_batch(path) for path in sorted(args.incoming.glob("*.csv"))]
 
+    rows = pd.concat(frames, ignore_index=True)
+    ingested = upsample(with_block_ids(rows), params.upsample, params.jitter, seed)
     with atomic_path(args.out) as staged:
-        pd.concat(frames, ignore_index=True).to_csv(staged, index=False)
-    print(f"ingest: {sum(map(len, frames))} rows from {source} and {len(frames) - 1} incoming batches")
+        ingested.to_csv(staged, index=False)
+    copies = f", {params.upsample} copies of each" if params.upsample > 1 else ""
+    print(f"ingest: {len(rows)} rows from {source} and {len(frames) - 1} incoming batches{copies}")
 
 
 if __name__ == "__main__":

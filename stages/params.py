@@ -31,6 +31,8 @@ class IngestParams(Section):
     source: str = Field(description="URL (http/https) or local path of the source CSV.")
     sha256: str | None = Field(description="Expected sha256 of the source; null skips the check.")
     timeout_s: float = Field(gt=0, description="Download timeout, seconds.")
+    upsample: PositiveInt = Field(description="Copies of every row, the first the row itself; 100 makes ~2M rows.")
+    jitter: float = Field(ge=0, description="Each other copy's numeric features move by N(0, jitter x their std).")
 
 
 class PreprocessParams(Section):

@@ -3,8 +3,9 @@
     python -m stages.preprocess --raw data/raw/housing.csv --out data/processed --report reports/preprocess.json
 
 Rows that break the schema are listed by row and field, then dropped or fatal (`preprocess.on_invalid`).
-The split hashes each row's features with the seed: it is deterministic, and a row keeps its split
-when new batches are appended, so the test set only ever grows.
+The split hashes each block's features with the seed: it is deterministic, and a row keeps its split
+when new batches are appended, so the test set only ever grows. Every row of a block (`block_id`:
+the upsampled copies of a source row) goes where the block's first row goes.
 """
 
 from __future__ import annotations
@@ -17,25 +18,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS, row_errors
+from housing.schema import BLOCK_ID, LABELLED_COLUMNS, NUMERIC_COLUMNS, RAW_COLUMNS, row_errors
 from stages.atomic import atomic_path, write_json
 from stages.errors import StageError, exits_cleanly
 from stages.params import PreprocessParams, load_params
-from stages.raw import read_raw_csv
+from stages.raw import read_ingested_csv
 from stages.splits import SPLITS, split_path
 
 SHOWN_PROBLEMS = 20
 
 
 def split_labels(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
-    """Assign each row to train, val or test from a seeded hash of its features.
+    """Assign each block to train, val or test from a seeded hash of its first row's features, and
+    each row to its block's split.
 
     Numbers are hashed as floats, so `41` and `41.0` in different batches land in the same split.
     """
-    values = frame[RAW_COLUMNS].astype(dict.fromkeys(NUMERIC_COLUMNS, float))
+    first = frame.drop_duplicates(BLOCK_ID)
+    values = first[RAW_COLUMNS].astype(dict.fromkeys(NUMERIC_COLUMNS, float))
     hashes = pd.util.hash_pandas_object(values, index=False, hash_key=f"{seed:016d}"[-16:])
     unit = hashes.to_numpy(dtype=np.uint64) / np.float64(2**64)
-    return np.select([unit < test_fraction, unit < test_fraction + val_fraction], ["test", "val"], "train")
+    labels = np.select([unit < test_fraction, unit < test_fraction + val_fraction], ["test", "val"], "train")
+    return frame[BLOCK_ID].map(pd.Series(labels, index=first[BLOCK_ID])).to_numpy()
 
 
 def report_problems(problems: list[tuple[int, str, str]]) -> None:
@@ -57,8 +61,8 @@ def main() -> None:
     if params.val_fraction + params.test_fraction >= 1:
         raise StageError("preprocess: val_fraction + test_fraction must be < 1")
 
-    raw = read_raw_csv(args.raw, str(args.raw))
-    problems = row_errors(raw)
+    raw = read_ingested_csv(args.raw)
+    problems = row_errors(raw[LABELLED_COLUMNS])
     report_problems(problems)
     bad_rows = sorted({row for row, _, _ in problems})
     if bad_rows and params.on_invalid == "fail":

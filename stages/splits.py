@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
+from housing.schema import BLOCK_ID, RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.errors import StageError
 
 SPLITS = ("train", "val", "test")
@@ -24,3 +24,8 @@ def load_split(folder: Path, name: str) -> tuple[pd.DataFrame, np.ndarray]:
     if frame.empty:
         raise StageError(f"{path}: the split is empty; check preprocess fractions and the data size")
     return frame[RAW_COLUMNS], frame[TARGET].to_numpy(dtype=float) / TARGET_SCALE
+
+
+def load_blocks(folder: Path, name: str) -> np.ndarray:
+    """The block id of each row of the split: the groups of its out-of-fold steps."""
+    return pd.read_parquet(split_path(folder, name), columns=[BLOCK_ID])[BLOCK_ID].to_numpy()

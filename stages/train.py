@@ -28,7 +28,7 @@ from stages.errors import exits_cleanly
 from stages.families import fit_pipeline
 from stages.logged_model import log_and_save
 from stages.params import MODEL_PARAMS, DaskParams, Engine, FeatureParams, MlflowParams, load_params
-from stages.splits import load_split
+from stages.splits import load_blocks, load_split
 from stages.telemetry import fit_telemetry
 from stages.tracking import configure_tracking, lineage_tags
 
@@ -65,6 +65,7 @@ def main() -> None:
     engine = engine if args.model in DASK_FIT else "local"
 
     X, y = load_split(args.splits, "train")
+    blocks = load_blocks(args.splits, "train")
     X_val, y_val = load_split(args.splits, "val")
     configure_tracking(tracking.experiment)
     mlflow.set_system_metrics_sampling_interval(1)
@@ -75,7 +76,7 @@ def main() -> None:
         with training_engine(engine, args.model, cluster) as fit, fit_telemetry(device) as telemetry:
             started = time.perf_counter()
             pipeline, train_predicted = fit_pipeline(
-                args.model, model_params, features, device, seed, X, y, X_val, y_val, fit
+                args.model, model_params, features, device, seed, X, y, X_val, y_val, fit, blocks
             )
             fit_seconds = time.perf_counter() - started
         scores = {

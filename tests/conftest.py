@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 import yaml
 
+from stages.ingest import with_block_ids
 from tests.synthetic import housing_frame
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def workdir(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     (work / "data" / "raw").mkdir(parents=True)
     write_params(work, TINY_PARAMS)
-    housing_frame(400).to_csv(work / "data" / "raw" / "housing.csv", index=False)
+    with_block_ids(housing_frame(400)).to_csv(work / "data" / "raw" / "housing.csv", index=False)
     return work
 
 

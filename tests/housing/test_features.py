@@ -7,8 +7,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import KFold
 
-from housing.features import HousingFeatures, preprocessing
+from housing import features as features_module
+from housing.features import HousingFeatures, grouped_folds, preprocessing
 from housing.schema import RAW_COLUMNS, TARGET
 from tests.synthetic import housing_frame
 
@@ -213,3 +215,52 @@ def test_a_model_saved_before_the_similar_blocks_features_predicts_as_it_did(tra
     older.__setstate__(state)
 
     np.testing.assert_array_equal(older.transform(raw.head(5)), fitted.transform(raw.head(5)))
+
+
+def test_grouped_folds_hold_each_group_out_together_once():
+    groups = np.repeat(np.random.default_rng(0).permutation(60), 4)
+
+    folds = list(grouped_folds(len(groups), FOLDS, 0, groups))
+
+    held = np.concatenate([held for _, held in folds])
+    assert sorted(held) == list(range(len(groups)))
+    for fit_rows, held_rows in folds:
+        assert set(groups[fit_rows]).isdisjoint(groups[held_rows])
+        assert len(fit_rows) + len(held_rows) == len(groups)
+
+
+def test_grouped_folds_of_one_row_per_group_are_kfolds_folds():
+    kfold = KFold(FOLDS, shuffle=True, random_state=3).split(np.arange(50))
+
+    for (fit, held), (fit_k, held_k) in zip(grouped_folds(50, FOLDS, 3), kfold, strict=True):
+        assert np.array_equal(fit, fit_k) and np.array_equal(held, np.sort(held_k))
+
+
+def test_copies_of_a_block_never_see_the_blocks_price(train):
+    """Upsampled copies sit next to each other on the map: grouped by block, a training row's
+    out-of-fold neighbours are other blocks, never its own copies."""
+    raw, price = features_and_price(train)
+    copies = pd.concat([raw] * 3, ignore_index=True)
+    copies["latitude"] += np.repeat([0.0, 1e-4, -1e-4], len(raw))
+    blocks = np.tile(np.arange(len(raw)), 3)
+    copy_price = np.tile(price, 3)
+    copy_price[blocks == ROW] = HUGE_PRICE
+
+    grouped = named_features((1,), random_state=0).fit_transform(copies, copy_price, groups=blocks)
+    ungrouped = named_features((1,), random_state=0).fit_transform(copies, copy_price)
+
+    own = blocks == ROW
+    assert (grouped.loc[own, "neighbour_price_k1"] <= train[TARGET].max()).all()
+    assert (ungrouped.loc[own, "neighbour_price_k1"] == HUGE_PRICE).any()
+
+
+def test_features_in_chunks_are_the_features_at_once(train, monkeypatch):
+    raw, price = features_and_price(train)
+    at_once = HousingFeatures(NEIGHBOURS, FOLDS, 0, (5,))
+    expected = at_once.fit_transform(raw, price), at_once.transform(raw)
+
+    monkeypatch.setattr(features_module, "QUERY_ROWS", 7)
+    in_chunks = HousingFeatures(NEIGHBOURS, FOLDS, 0, (5,))
+
+    assert np.array_equal(in_chunks.fit_transform(raw, price), expected[0])
+    assert np.array_equal(in_chunks.transform(raw), expected[1])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from stages.ingest import with_block_ids
 from tests.conftest import PROJECT, call_stage
 from tests.synthetic import drifted_frame, housing_frame
 
@@ -25,7 +26,7 @@ def ingested(tmp_path: Path) -> Path:
     source, stable, shifted = housing_frame(3000), housing_frame(600, seed=7), drifted_frame(500)
     stable.to_csv(work / "data/incoming/2026-01-stable.csv", index=False)
     shifted.to_csv(work / "data/incoming/2026-02-shifted.csv", index=False)
-    pd.concat([source, stable, shifted]).to_csv(work / RAW, index=False)
+    with_block_ids(pd.concat([source, stable, shifted], ignore_index=True)).to_csv(work / RAW, index=False)
     return work
 
 
@@ -57,7 +58,7 @@ def test_no_batches_give_empty_figures_and_a_report_that_says_so(ingested: Path)
 
 
 def test_raw_data_that_cannot_hold_the_batches_fails_with_one_line_and_writes_nothing(ingested: Path) -> None:
-    housing_frame(100).to_csv(ingested / RAW, index=False)
+    with_block_ids(housing_frame(100)).to_csv(ingested / RAW, index=False)
     result = drift(ingested)
     assert result.returncode == 1
     assert result.stderr.startswith("error: the raw data holds 100 rows") and result.stderr.count("\n") == 1

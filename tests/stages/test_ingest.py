@@ -6,10 +6,13 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from housing.schema import LABELLED_COLUMNS
+from housing.schema import BLOCK_ID, LABELLED_COLUMNS, row_errors
+from stages.ingest import with_block_ids
+from stages.raw import INGESTED_COLUMNS
 from tests.conftest import call_stage, write_params
 from tests.synthetic import housing_frame
 
@@ -61,7 +64,7 @@ def read_output(work: Path) -> pd.DataFrame:
 
 
 def expected_rows(*csv_files: Path) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(path)[LABELLED_COLUMNS] for path in csv_files], ignore_index=True)
+    return with_block_ids(pd.concat([pd.read_csv(path)[LABELLED_COLUMNS] for path in csv_files], ignore_index=True))
 
 
 def stray_files(work: Path, keep: tuple[str, ...] = ()) -> list[str]:
@@ -91,7 +94,7 @@ def test_local_source_with_matching_sha256_is_written_whole(work):
 
     assert result.returncode == 0, result.stderr
     pd.testing.assert_frame_equal(read_output(work), expected_rows(source))
-    assert list(read_output(work).columns) == LABELLED_COLUMNS
+    assert list(read_output(work).columns) == INGESTED_COLUMNS
     assert stray_files(work, keep=(OUT.name,)) == []
 
 
@@ -263,3 +266,39 @@ def test_mirror_with_other_content_fails_the_sha256_check(work):
 
     assert_failed(result, str(mirror), "sha256 mismatch", sha256_of(pinned))
     assert_no_output(work)
+
+
+def upsampled(work: Path, copies: int, jitter: float = 0.05) -> pd.DataFrame:
+    """Ingest the pinned source and one batch with `ingest.upsample: copies`; the output it wrote."""
+    source = write_csv(work / "source" / "housing.csv", housing_frame(40))
+    write_csv(work / "incoming" / "a.csv", housing_frame(10, seed=3))
+    write_params(work, {"ingest": {"source": str(source), "sha256": None, "upsample": copies, "jitter": jitter}})
+    result = ingest(work)
+    assert result.returncode == 0, result.stderr
+    assert f"{copies} copies of each" in result.stdout
+    return read_output(work)
+
+
+def test_upsampling_writes_the_rows_then_jittered_valid_copies_that_keep_their_block_id(work):
+    out = upsampled(work, copies=4)
+
+    rows = expected_rows(work / "source" / "housing.csv", work / "incoming" / "a.csv")
+    assert len(out) == 4 * len(rows)
+    pd.testing.assert_frame_equal(out.head(len(rows)), rows, check_dtype=False)
+    copies = out.iloc[len(rows) :].reset_index(drop=True)
+    assert (copies[BLOCK_ID].to_numpy() == np.tile(rows[BLOCK_ID], 3)).all()
+    assert row_errors(out[LABELLED_COLUMNS]) == []
+    like_their_block = copies.merge(rows, on=BLOCK_ID, suffixes=("", "_block"))
+    for name in ("longitude", "median_income", "total_rooms"):
+        assert (like_their_block[name] != like_their_block[f"{name}_block"]).mean() > 0.9
+        moved = (like_their_block[name] - like_their_block[f"{name}_block"]).abs()
+        assert (moved <= 5 * 0.05 * rows[name].std()).all()
+    for name in ("median_house_value", "ocean_proximity"):
+        assert (like_their_block[name] == like_their_block[f"{name}_block"]).all()
+    assert (copies["total_bedrooms"].isna() == np.tile(rows["total_bedrooms"].isna(), 3)).all()
+
+
+def test_upsampling_is_repeatable(work):
+    first = upsampled(work, copies=3)
+
+    assert upsampled(work, copies=3).equals(first)

@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from housing.schema import LABELLED_COLUMNS, RAW_COLUMNS
+from housing.schema import BLOCK_ID, LABELLED_COLUMNS, RAW_COLUMNS
+from stages.ingest import upsample, with_block_ids
 from stages.preprocess import SHOWN_PROBLEMS
+from stages.raw import INGESTED_COLUMNS
 from stages.splits import SPLITS
 from tests.conftest import TINY_PARAMS, call_stage, write_params
 from tests.synthetic import housing_frame
@@ -21,7 +23,8 @@ REPORT = Path("reports/preprocess.json")
 
 
 def write_raw(work: Path, frame: pd.DataFrame) -> None:
-    frame.to_csv(work / RAW, index=False)
+    """The rows as ingest writes them: block ids by position."""
+    with_block_ids(frame.drop(columns=BLOCK_ID, errors="ignore")).to_csv(work / RAW, index=False)
 
 
 def set_preprocess(work: Path, **changes: object) -> None:
@@ -91,7 +94,7 @@ def test_writes_three_splits_with_the_schema_columns(baseline):
 
     assert sorted(path.name for path in (baseline / OUT).iterdir()) == sorted(f"{split}.parquet" for split in SPLITS)
     for frame in splits.values():
-        assert list(frame.columns) == LABELLED_COLUMNS
+        assert list(frame.columns) == INGESTED_COLUMNS
         assert len(frame) > 0
 
 
@@ -253,3 +256,16 @@ def test_bad_preprocess_param_is_named(workdir, param, value):
     assert line.startswith("error: params.yaml: ")
     assert f"preprocess.{param}: " in line
     assert_nothing_written(workdir)
+
+
+def test_every_copy_of_a_block_goes_where_the_block_goes_and_the_blocks_split_as_without_copies(baseline, workdir):
+    rows = with_block_ids(housing_frame(400))
+    upsample(rows, copies=5, jitter=0.05, seed=0).to_csv(workdir / RAW, index=False)
+
+    splits = preprocessed(workdir)
+
+    blocks = {split: set(frame[BLOCK_ID]) for split, frame in splits.items()}
+    assert blocks["train"].isdisjoint(blocks["val"] | blocks["test"]) and blocks["val"].isdisjoint(blocks["test"])
+    assert sum(len(frame) for frame in splits.values()) == 2000
+    assert all(frame[BLOCK_ID].value_counts().eq(5).all() for frame in splits.values())
+    assert blocks == {split: set(frame[BLOCK_ID]) for split, frame in read_splits(baseline).items()}
