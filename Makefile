@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \
-	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu push lock clean
+	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -109,6 +109,9 @@ bench-predict: setup ## bench/predict: single-row predict time of every candidat
 
 bench-gpu: setup ## bench/gpu: every family on the CPU and on the GPU, one table
 	$(PYTHON) -m bench.gpu
+
+bench-scale: setup ## bench/scale: ingest, preprocess and the Dask families' train at 20k, 200k, 2M rows, local and dask (SOURCE=housing.csv)
+	$(PYTHON) -m bench.scale --source $(SOURCE)
 
 push: setup ## dvc push to the default remote
 	dvc push
