@@ -49,6 +49,8 @@ CONNECT_TIMEOUT_S = 30
 WATCH_EVERY_S = 1.0
 LOSS_NOTICED_S = 5.0
 """How long after a failed fit the scheduler may take to notice the worker whose loss failed it."""
+LOSS_CONFIRMED_S = 3.0
+"""How long a worker must be gone from the scheduler before it counts as lost."""
 T = TypeVar("T")
 
 
@@ -111,12 +113,23 @@ def fit_on_dask(
 
 
 def while_every_worker_stays(client: Client, fit: Callable[[], T]) -> T:
-    """`fit()`, or a StageError as soon as a worker the cluster had at the start leaves it (also when
-    the library noticed first and failed on the workers that stayed)."""
+    """`fit()`, or a StageError as soon as a worker the cluster had at the start has been gone from it
+    for LOSS_CONFIRMED_S (also when the library noticed first and failed on the workers that stayed).
+    A worker whose connection drops under load reconnects at its address within that time, and the
+    fit goes on."""
     workers = set(client.scheduler_info(n_workers=-1)["workers"])
+    missing_since: dict[str, float] = {}
 
-    def lost() -> list[str]:
-        return sorted(workers - set(client.scheduler_info(n_workers=-1)["workers"]))
+    def stop_if_a_worker_is_lost() -> None:
+        now = time.monotonic()
+        missing = workers - set(client.scheduler_info(n_workers=-1)["workers"])
+        for worker in set(missing_since) - missing:
+            del missing_since[worker]
+        for worker in missing:
+            missing_since.setdefault(worker, now)
+        lost = sorted(worker for worker, since in missing_since.items() if now - since >= LOSS_CONFIRMED_S)
+        if lost:
+            raise StageError(f"dask: worker {lost[0]} left the cluster during the fit; the stage stops")
 
     outcome: dict[str, Any] = {}
 
@@ -128,14 +141,14 @@ def while_every_worker_stays(client: Client, fit: Callable[[], T]) -> T:
 
     thread = threading.Thread(target=run, name="dask-fit", daemon=True)
     thread.start()
-    while thread.is_alive() and not lost():
+    while thread.is_alive():
+        stop_if_a_worker_is_lost()
         thread.join(WATCH_EVERY_S)
-    deadline = time.monotonic() + (LOSS_NOTICED_S if "error" in outcome else 0)
-    while not (missing := lost()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if missing:
-        raise StageError(f"dask: worker {missing[0]} left the cluster during the fit; the stage stops")
     if "error" in outcome:
+        deadline = time.monotonic() + LOSS_NOTICED_S + LOSS_CONFIRMED_S
+        while time.monotonic() < deadline:
+            stop_if_a_worker_is_lost()
+            time.sleep(WATCH_EVERY_S)
         raise outcome["error"]
     return outcome["model"]
 
