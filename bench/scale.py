@@ -131,9 +131,8 @@ def measure_size(copies: int, source: Path, families: list[str], engines: list[s
 
 
 def print_table(rows: list[dict]) -> None:
-    base = {
-        (row["stage"], row["engine"]): row["seconds"] for row in rows if row["copies"] == min(r["copies"] for r in rows)
-    }
+    smallest = min(row["copies"] for row in rows)
+    base = {(row["stage"], row["engine"]): row["seconds"] for row in rows if row["copies"] == smallest}
     local = {(row["copies"], row["stage"]): row["seconds"] for row in rows if row["engine"] in ("", "local")}
     print("| rows | stage | engine | wall s | x the smallest size | dask / local | peak memory MB | val RMSE |")
     print("|---|---|---|---|---|---|---|---|")
