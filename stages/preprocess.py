@@ -22,7 +22,7 @@ from housing.schema import BLOCK_ID, LABELLED_COLUMNS, NUMERIC_COLUMNS, RAW_COLU
 from stages.atomic import atomic_path, write_json
 from stages.errors import StageError, exits_cleanly
 from stages.params import PreprocessParams, load_params
-from stages.raw import read_ingested_csv
+from stages.raw import originals, read_ingested_csv
 from stages.splits import SPLITS, split_path
 
 SHOWN_PROBLEMS = 20
@@ -34,7 +34,7 @@ def split_labels(frame: pd.DataFrame, val_fraction: float, test_fraction: float,
 
     Numbers are hashed as floats, so `41` and `41.0` in different batches land in the same split.
     """
-    first = frame.drop_duplicates(BLOCK_ID)
+    first = originals(frame)
     values = first[RAW_COLUMNS].astype(dict.fromkeys(NUMERIC_COLUMNS, float))
     hashes = pd.util.hash_pandas_object(values, index=False, hash_key=f"{seed:016d}"[-16:])
     unit = hashes.to_numpy(dtype=np.uint64) / np.float64(2**64)
