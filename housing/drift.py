@@ -137,7 +137,9 @@ def _judge(
     thresholds: DriftThresholds,
 ) -> dict[str, Any]:
     """One feature's figures, and whether they count as drift (never on fewer than min_rows rows)."""
-    rejects = p_value is not None and p_value < thresholds.p_value and effect >= thresholds.min_effect
+    rejects = (
+        p_value is not None and effect is not None and p_value < thresholds.p_value and effect >= thresholds.min_effect
+    )
     return {
         "test": test,
         "rows": rows,

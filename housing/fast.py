@@ -213,7 +213,7 @@ class LightGBMRows:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if len(X) != 1:
-            return self.regressor.predict(X)
+            return np.asarray(self.regressor.predict(X))
         row = np.ascontiguousarray(X[0], dtype=np.float64)
         with self._lock:
             _safe_call(

@@ -199,7 +199,11 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
         features["income_vs_neighbours"] = income / neighbour_income
         if self.similar:
             points = _similarity_points(features)
-            distances, alike = most_similar or self.similarity_index_.query(points, k=max(self.similar))
+            if most_similar is None:
+                if self.similarity_index_ is None:
+                    raise ValueError("similar was set after fit: refit HousingFeatures")
+                most_similar = self.similarity_index_.query(points, k=max(self.similar))
+            distances, alike = most_similar
             for k in self.similar:
                 features[f"similar_price_k{k}"] = self.prices_[alike[:, :k]].mean(axis=1)
                 features[f"similar_distance_k{k}"] = distances[:, k - 1]

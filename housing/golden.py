@@ -36,6 +36,8 @@ def bounds(field: str) -> tuple[float, float]:
     metadata = HousingRow.model_fields[field].metadata
     low = next(rule.ge for rule in metadata if isinstance(rule, annotated_types.Ge))
     high = next(rule.le for rule in metadata if isinstance(rule, annotated_types.Le))
+    if not isinstance(low, int | float) or not isinstance(high, int | float):
+        raise TypeError(f"{field}: the schema's bounds are not numbers")
     return float(low), float(high)
 
 
@@ -50,8 +52,8 @@ def edge_rows() -> pd.DataFrame:
             if field == "total_rooms":
                 row["total_bedrooms"] = min(float(row["total_bedrooms"]), value)
             rows.append(row)
-    rows += [{**TYPICAL_ROW, "total_bedrooms": None, "ocean_proximity": ocean} for ocean in OCEAN_CLASSES]
-    checked = [HousingRow(**row).model_dump() for row in rows]
+    missing = [{**TYPICAL_ROW, "total_bedrooms": None, "ocean_proximity": ocean} for ocean in OCEAN_CLASSES]
+    checked = [HousingRow.model_validate(row).model_dump() for row in [*rows, *missing]]
     return pd.DataFrame(checked, columns=RAW_COLUMNS).astype(dict.fromkeys(NUMERIC_COLUMNS, float))
 
 

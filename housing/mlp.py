@@ -12,6 +12,7 @@ import copy
 import logging
 import sys
 import time
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,8 @@ class TorchMLPRegressor(RegressorMixin, BaseEstimator):
         y_train = (y_train - self.y_mean_) / self.y_scale_
 
         network = _network(self.n_features_in_, list(self.hidden_layers), self.dropout).to(device)
-        trained = torch.compile(network) if self.compile else network
+        # torch.compile of a Module returns an OptimizedModule (a Module); its annotation only says Callable.
+        trained = cast(nn.Module, torch.compile(network)) if self.compile else network
         optimizer = torch.optim.AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         scheduler = _scheduler(self.lr_schedule, optimizer, self.epochs)
         best_loss, best_state, stale_epochs = float("inf"), None, 0
@@ -106,6 +108,8 @@ class TorchMLPRegressor(RegressorMixin, BaseEstimator):
                 if stale_epochs >= self.early_stopping_patience:
                     break
         self.epochs_run_ = epoch + 1
+        if best_state is None:
+            raise ValueError("no epoch gave a finite validation loss")
         network.load_state_dict(best_state)
         self.network_ = network.cpu().eval()
         return self

@@ -8,15 +8,18 @@ rooms, a point in Nevada, 1e300 households that would overflow the features) is 
 from __future__ import annotations
 
 import typing
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import annotated_types
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 OceanProximity = Literal["<1H OCEAN", "INLAND", "ISLAND", "NEAR BAY", "NEAR OCEAN"]
-OCEAN_CLASSES: tuple[str, ...] = OceanProximity.__args__
+OCEAN_CLASSES: tuple[str, ...] = typing.get_args(OceanProximity)
 
 TARGET = "median_house_value"
 TARGET_SCALE = 100_000
@@ -127,9 +130,9 @@ def bounds(name: str) -> tuple[float, float]:
     return limits[annotated_types.Ge].ge, limits[annotated_types.Le].le
 
 
-def _describe(detail: dict, index: pd.Index) -> tuple[int, str, str]:
+def _describe(detail: ErrorDetails, index: pd.Index) -> tuple[int, str, str]:
     position, *field = detail["loc"]
     field_name = ".".join(str(part) for part in field) or "row"
     got = detail.get("input")
     got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-    return int(index[position]), field_name, detail["msg"] + got_text
+    return int(index[int(position)]), field_name, detail["msg"] + got_text

@@ -95,11 +95,11 @@ def _importances(model: RegressorMixin) -> np.ndarray | None:
         return _importances(model.regressor)
     if isinstance(model, WeightedAverage):
         members = [member for _, member in model.members]
-        weighted = [(w, _importances(member)) for member, w in zip(members, model.weights, strict=True) if w > 0]
-        weighted = [(weight, values) for weight, values in weighted if values is not None]
+        candidates = [(w, _importances(member)) for member, w in zip(members, model.weights, strict=True) if w > 0]
+        weighted = [(weight, values) for weight, values in candidates if values is not None]
         if not weighted:
             return None
-        return sum(weight * values for weight, values in weighted) / sum(weight for weight, _ in weighted)
+        return np.asarray(sum(weight * values for weight, values in weighted)) / sum(weight for weight, _ in weighted)
     if hasattr(model, "feature_importances_"):
         values = np.asarray(model.feature_importances_, dtype=float)
     elif hasattr(model, "coef_"):
