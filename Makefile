@@ -23,7 +23,7 @@ GPU_PRESET = $(shell $(PYTHON) -m ops.presets gpu)
 EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro results exp exp-show retrain demo-retrain promote test test-fast lint ui serve browser \
+.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo-retrain promote test test-fast lint ui serve browser \
 	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
 
 help: ## list the targets
@@ -50,6 +50,17 @@ exp: setup ## a DVC experiment: make exp ARGS='-S train.xgboost.max_depth=6'
 
 exp-show: setup ## the experiments side by side, changed params and RMSEs only
 	dvc exp show --only-changed --drop '$(EXP_SHOW_DROP)' $(ARGS)
+
+# `make eda` reads SOURCE= (the CSV `make repro SOURCE=` takes) or else ingest's data/raw/housing.csv.
+EDA_DATA = $(if $(SOURCE),$(abspath $(SOURCE)),$(CURDIR)/data/raw/housing.csv)
+
+eda: setup ## the EDA notebook on the real data, with its outputs, as notebooks/eda.html (SOURCE=housing.csv)
+	@test -f "$(EDA_DATA)" || { echo "error: $(EDA_DATA) not found: run make repro first, or make eda SOURCE=/path/to/housing.csv" >&2; exit 1; }
+	EDA_DATA="$(EDA_DATA)" $(BIN)/jupyter nbconvert --execute --to html --ExecutePreprocessor.kernel_name=python3 \
+		--ExecutePreprocessor.timeout=600 --output eda notebooks/eda.ipynb
+
+eda-strip: setup ## strip outputs and execution counts from notebooks/*.ipynb (git keeps them stripped)
+	$(PYTHON) -m notebooks.strip
 
 retrain: setup ## retrain if new data, drift, live error or age says so (ARGS=--dry-run | --force)
 	$(PYTHON) -m ops.retrain $(ARGS)
