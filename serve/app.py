@@ -15,7 +15,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
@@ -224,7 +224,8 @@ def create_app(
     def recent_predictions() -> Response:
         query: PredictionsQuery = validate_model(PredictionsQuery, request.args.to_dict())
         rows = predictions.recent(query.limit, query.offset)
-        return answer(PredictionsPage(limit=query.limit, offset=query.offset, predictions=rows))
+        page = {"limit": query.limit, "offset": query.offset, "predictions": rows}
+        return answer(PredictionsPage.model_validate(page))
 
     @app.post("/admin/reload")
     def reload() -> Response:
@@ -235,12 +236,12 @@ def create_app(
         champion.request_reload()
         model = champion.current
         problem = None if model else champion.problem
-        contender = challenger and challenger.current
+        contender = challenger.current if challenger is not None else None
         result = ReloadResult(
             reloaded=reloaded,
-            model=model and model_ref(model),
+            model=model_ref(model) if model else None,
             problem=problem,
-            challenger=contender and model_ref(contender),
+            challenger=model_ref(contender) if contender else None,
         )
         return answer(result)
 
@@ -266,7 +267,7 @@ def create_app(
 
     @app.get("/openapi.json")
     def openapi() -> Response:
-        return app.json.response(openapi_document("housing-mlops serve", package_version()))
+        return jsonify(openapi_document("housing-mlops serve", package_version()))
 
     @app.get("/")
     def index() -> str:

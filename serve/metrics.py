@@ -10,6 +10,7 @@ them. Each app gets its own registry, so several apps in one process (tests) nev
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -60,33 +61,30 @@ class ServeMetrics:
             multiprocess_mode="livemax",
             registry=registry,
         )
-        live = {"labelnames": ["model_version", "role"], "multiprocess_mode": "mostrecent", "registry": registry}
-        self.live_rmse = Gauge("housing_live_rmse_dollars", "RMSE of recent predictions against feedback.", **live)
-        self.live_mae = Gauge("housing_live_mae_dollars", "MAE of recent predictions against feedback.", **live)
-        self.live_count = Gauge("housing_live_feedback_count", "Feedback reports live errors cover.", **live)
-        drift = {"multiprocess_mode": "mostrecent", "registry": registry}
-        self.drift_psi = Gauge(
+        live = functools.partial(
+            Gauge, labelnames=["model_version", "role"], multiprocess_mode="mostrecent", registry=registry
+        )
+        self.live_rmse = live("housing_live_rmse_dollars", "RMSE of recent predictions against feedback.")
+        self.live_mae = live("housing_live_mae_dollars", "MAE of recent predictions against feedback.")
+        self.live_count = live("housing_live_feedback_count", "Feedback reports live errors cover.")
+        drift = functools.partial(Gauge, multiprocess_mode="mostrecent", registry=registry)
+        self.drift_psi = drift(
             "housing_served_drift_psi",
             "PSI of served inputs against the champion's training data.",
             ["feature"],
-            **drift,
         )
-        self.drift_p_value = Gauge(
+        self.drift_p_value = drift(
             "housing_served_drift_p_value",
             "p-value of the feature's two-sample test (KS or chi-square).",
             ["feature"],
-            **drift,
         )
-        self.drift_detected = Gauge(
+        self.drift_detected = drift(
             "housing_served_drift_detected",
             "1 when the feature is beyond params.yaml's drift thresholds.",
             ["feature"],
-            **drift,
         )
-        self.drifted_features = Gauge(
-            "housing_served_drifted_features", "Features of served traffic that drifted.", **drift
-        )
-        self.drift_rows = Gauge("housing_served_drift_rows", "Latest served rows the drift gauges cover.", **drift)
+        self.drifted_features = drift("housing_served_drifted_features", "Features of served traffic that drifted.")
+        self.drift_rows = drift("housing_served_drift_rows", "Latest served rows the drift gauges cover.")
         self.model_version = Gauge(
             "housing_model_version", "Version of the served champion.", multiprocess_mode="livemax", registry=registry
         )

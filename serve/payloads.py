@@ -7,7 +7,7 @@ what preprocess rejects.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError, model_validator
@@ -258,7 +258,10 @@ def parse_json(body: bytes) -> Any:
         raise RequestError(400, "malformed JSON", [ErrorDetail(field="body", message=message)]) from None
 
 
-def validate_model(model: type[BaseModel], data: Any, status: int = 422) -> BaseModel:
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_model(model: type[Model], data: Any, status: int = 422) -> Model:
     """`data` as `model`, or a RequestError with `status` naming every field that breaks it."""
     try:
         return model.model_validate(data)

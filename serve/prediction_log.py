@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -110,8 +111,11 @@ class QueuedPrediction(NamedTuple):
     role: str
 
 
-class LiveError(NamedTuple):
-    """Live accuracy of one model version in one role, in dollars, over the latest feedback."""
+@dataclass(frozen=True, order=True, slots=True)
+class LiveError:
+    """Live accuracy of one model version in one role, in dollars, over the latest feedback.
+
+    A dataclass, not a NamedTuple: a tuple's field `count` would hide tuple.count."""
 
     model_version: int
     role: str

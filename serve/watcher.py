@@ -22,6 +22,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PyFuncModel  # mlflow.pyfunc is a LazyLoader to type checkers
 from mlflow.tracking import MlflowClient
 
 from housing.fast import FastPath, NoFastPath, fast_path, prove, single_threaded
@@ -79,7 +80,7 @@ def former_code(pipeline: Any) -> list[str]:
     return sorted(module for module in modules if module.split(".")[0] == FORMER_MODEL_CODE)
 
 
-Loaded = tuple[mlflow.pyfunc.PyFuncModel, pd.DataFrame | None]
+Loaded = tuple[PyFuncModel, pd.DataFrame | None]
 
 
 def load_pipeline(client: MlflowClient, name: str, version: int) -> Loaded:
