@@ -81,7 +81,7 @@ def create_app(
     def start_clock() -> None:
         g.started = time.perf_counter()
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
+        g.request_id = given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"  # nosec B311
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -163,7 +163,7 @@ def create_app(
             raise RequestError(422, "cannot predict", details)
         model = answered.model
         metrics.predicted(model, answered.role, predicted)
-        if model.fast is not None and random.random() < settings.fast_check_share:
+        if model.fast is not None and random.random() < settings.fast_check_share:  # nosec B311  # sampling, not security
             check_fast_path(model, columns, predicted, metrics)
         dollars = predicted.tolist()
         inputs = [row.model_dump_json() for row in rows]

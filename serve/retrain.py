@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import subprocess  # nosec B404  # starts `python -m ops.retrain`, no shell
 import sys
 import threading
 import time
@@ -70,7 +70,7 @@ class RetrainLauncher:
             "SERVE_PREDICTION_DB": str(self.prediction_db),
         }
         with open(log_file, "ab") as log:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # nosec B603  # this interpreter, ops.retrain, constant flags
                 [sys.executable, "-m", COMMAND, *flags],
                 cwd=self.pipeline_dir,
                 env=environment,
