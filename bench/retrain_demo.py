@@ -1,4 +1,5 @@
-"""The Python steps of bench/retrain_demo.sh: split the data, drive the API, print what happened."""
+"""The Python steps of bench/demo_steps.sh (bench/retrain_demo.sh, bench/demo.sh): split the data, drive the
+API, print what happened."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import requests
 import yaml
 
 from housing.schema import RAW_COLUMNS, TARGET, records
+from ops import presets
 
 BAY_AREA = "latitude > 37.1 and latitude < 38.5 and longitude < -121.5"
 """San Francisco, Oakland, San Jose and around: about a fifth of California's block groups."""
@@ -27,10 +29,13 @@ def split(source: Path, scratch: Path) -> None:
     print(f"{len(data) - len(bay)} rows elsewhere (the training source), {len(bay)} Bay Area rows (the new batch)")
 
 
-def use_source(path: Path) -> None:
-    """Point params.yaml's ingest at the local source, pinned by its sha256."""
+def use_source(path: Path, preset: str | None = None) -> None:
+    """Point params.yaml's ingest at the local source, pinned by its sha256; write a preset's values in."""
     params = yaml.safe_load(Path("params.yaml").read_text())
     params["ingest"].update(source=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    if preset:
+        presets.apply(preset, params)
+        print(f"params.yaml: the {preset!r} preset of ops/presets.py: {presets.dvc_flags(preset)}")
     Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -99,7 +104,8 @@ if __name__ == "__main__":
     steps.add_parser("split").add_argument("source", type=Path)
     steps.choices["split"].add_argument("scratch", type=Path)
     steps.add_parser("use-source").add_argument("path", type=Path)
-    for name in ("traffic", "drift", "live"):
+    steps.choices["use-source"].add_argument("--preset", choices=sorted(presets.PRESETS))
+    for name in ("ready", "traffic", "drift", "live"):
         steps.add_parser(name).add_argument("api")
     steps.choices["traffic"].add_argument("rows", type=Path)
     steps.choices["traffic"].add_argument("label")
@@ -108,7 +114,9 @@ if __name__ == "__main__":
     if args.step == "split":
         split(args.source, args.scratch)
     elif args.step == "use-source":
-        use_source(args.path)
+        use_source(args.path, args.preset)
+    elif args.step == "ready":
+        wait_ready(args.api)
     elif args.step == "traffic":
         traffic(args.api, args.rows, args.label)
     elif args.step == "drift":

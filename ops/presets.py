@@ -1,4 +1,4 @@
-"""Named sets of param overrides, the one definition behind `make gpu-preset` and bench/gpu.
+"""Named sets of param overrides, the one definition behind `make gpu-preset`, bench/gpu and `make demo`.
 
 python -m ops.presets gpu     # prints the `dvc exp run -S ...` flags
 """
@@ -22,6 +22,23 @@ PRESETS: dict[str, dict[str, Any]] = {
         "train.mlp.epochs": 500,
         "train.mlp.compile": True,
     },
+    # `make demo` (bench/demo.sh) trains twice within its five minutes on two cores: fewer, faster
+    # boosting rounds, a smaller forest and MLP, a two-fold blend and fewer bootstrap resamples.
+    "demo": {
+        "train.random_forest.n_estimators": 30,
+        "train.random_forest.max_depth": 12,
+        "train.xgboost.n_estimators": 400,
+        "train.xgboost.learning_rate": 0.1,
+        "train.xgboost.early_stopping_rounds": 30,
+        "train.lightgbm.n_estimators": 400,
+        "train.lightgbm.learning_rate": 0.08,
+        "train.lightgbm.early_stopping_rounds": 30,
+        "train.mlp.hidden_layers": [128, 64],
+        "train.mlp.epochs": 30,
+        "train.mlp.early_stopping_patience": 5,
+        "blend.folds": 2,
+        "evaluate.bootstrap_resamples": 200,
+    },
 }
 
 
@@ -34,6 +51,19 @@ def section_overrides(name: str, section: str) -> dict[str, Any]:
     """The preset's values inside one params section, e.g. ("gpu", "train.xgboost") -> {"max_depth": 12, ...}."""
     prefix = f"{section}."
     return {key.removeprefix(prefix): value for key, value in PRESETS[name].items() if key.startswith(prefix)}
+
+
+def apply(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """params.yaml's content (parsed) with the preset written in, e.g. for a scratch clone's params.yaml."""
+    for key, value in PRESETS[name].items():
+        *sections, leaf = key.split(".")
+        section = params
+        for part in sections:
+            section = section[part]
+        if leaf not in section:
+            raise KeyError(f"preset {name!r}: {key} is not a param")
+        section[leaf] = value
+    return params
 
 
 if __name__ == "__main__":
