@@ -23,7 +23,7 @@ GPU_PRESET = $(shell $(PYTHON) -m ops.presets gpu)
 EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo-retrain promote test test-fast lint ui serve browser \
+.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser \
 	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
 
 help: ## list the targets
@@ -64,6 +64,9 @@ eda-strip: setup ## strip outputs and execution counts from notebooks/*.ipynb (g
 
 retrain: setup ## retrain if new data, drift, live error or age says so (ARGS=--dry-run | --force)
 	$(PYTHON) -m ops.retrain $(ARGS)
+
+demo: setup ## a five-minute guided tour in a scratch clone: pipeline, MLflow UI, API, dashboard, drift, retrain (SOURCE=housing.csv)
+	bench/demo.sh $(SOURCE)
 
 demo-retrain: setup ## the continuous-training loop on the real data in a scratch clone (SOURCE=housing.csv)
 	bench/retrain_demo.sh $(SOURCE)
