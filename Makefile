@@ -80,10 +80,21 @@ test: setup ## every test (the README's test command)
 test-fast: setup ## the tests not marked slow: no pipeline run, server process or browser
 	$(PYTHON) -m pytest -m "not slow"
 
-lint: setup ## ruff, and the import contract between the floors (lint-imports)
+lint: setup ## ruff, the import contract between the floors (lint-imports), then typecheck and security
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory typecheck security
+
+.PHONY: typecheck security audit
+typecheck: setup ## mypy on the model package and the server (pyproject's [tool.mypy])
+	$(BIN)/mypy
+
+security: setup ## bandit on housing, stages, serve, ops; each accepted finding is a `# nosec BXXX` with its reason
+	$(BIN)/bandit -q -c pyproject.toml -r housing stages serve ops
+
+audit: setup ## pip-audit of requirements.lock (ARGS=--offline-ok: a database out of reach warns, not fails)
+	$(PYTHON) -m ops.audit $(ARGS)
 
 ui: setup ## the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
