@@ -27,10 +27,13 @@ from housing.schema import NUMERIC_COLUMNS, OCEAN_CLASSES
 
 Profile = dict[str, Any]
 """A reference sample's shape: per number, decile edges, the share of rows between them and a random
-sample for the KS test; per category, the row counts. Plain dicts and arrays, so skops can store it."""
+sample for the KS test; per category, the row counts; and where the rows lie, as the distinct
+LOCATION_GRID-degree cells they occupy (the outline of California a dashboard draws under served
+traffic). Plain dicts and arrays, so skops can store it."""
 
 PROFILE_BINS = 10
 PROFILE_SAMPLE = 2000
+LOCATION_GRID = 0.1
 PSI_FLOOR = 1e-4
 """Empty bins count as this share, so one empty bin cannot make the PSI infinite."""
 
@@ -60,7 +63,13 @@ def profile(reference: pd.DataFrame, seed: int = 0) -> Profile:
         numeric[name] = {"edges": edges, "shares": _shares(values, edges), "sample": np.sort(sample)}
     counts = reference["ocean_proximity"].value_counts()
     categorical = {"ocean_proximity": [int(counts.get(category, 0)) for category in OCEAN_CLASSES]}
-    return {"rows": len(reference), "numeric": numeric, "categorical": categorical}
+    return {"rows": len(reference), "numeric": numeric, "categorical": categorical, "locations": locations(reference)}
+
+
+def locations(rows: pd.DataFrame) -> np.ndarray:
+    """The distinct (longitude, latitude) cells of LOCATION_GRID degrees the rows fall in, as cell centres."""
+    cells = np.floor(rows[["longitude", "latitude"]].to_numpy(dtype=float) / LOCATION_GRID)
+    return (np.unique(cells, axis=0) + 0.5) * LOCATION_GRID
 
 
 def compare(reference: Profile, current: pd.DataFrame, thresholds: DriftThresholds) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess  # nosec B404  # runs dvc with this program's own arguments, no shell
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from stages.errors import StageError, exits_cleanly
 from stages.params import MlflowParams, RegisterParams, RetrainParams, load_params
 from stages.tracking import RETRAIN_REASON_ENV, configure_tracking
 
+STAGE_LINE = re.compile(r"Running stage '(?P<ran>[^']+)':|Stage '(?P<skipped>[^']+)' didn't change, skipping")
+"""How `dvc repro` says it ran a stage, or skipped one whose dependencies did not change."""
 RAW, DRIFT, PREPROCESS, RECEIPT = (
     Path("data/raw/housing.csv"),
     Path("reports/drift.json"),
@@ -53,11 +56,23 @@ RAW, DRIFT, PREPROCESS, RECEIPT = (
 )
 
 
-def dvc(*args: str, env: dict[str, str] | None = None) -> None:
-    """Run a DVC command, its output passed through; a failure is a StageError naming the command."""
-    # dvc is found on PATH (make puts .venv/bin first); fixed subcommands, no shell.
-    if subprocess.run(["dvc", *args], env={**os.environ, **(env or {})}).returncode != 0:  # nosec B603 B607
+def dvc(*args: str, env: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Run a DVC command, its output passed through; the stages it ran and those it skipped, as it says.
+
+    A failure is a StageError naming the command.
+    """
+    stages: dict[str, list[str]] = {"ran": [], "skipped": []}
+    command = ["dvc", *args]
+    with subprocess.Popen(  # nosec B603  # dvc and fixed subcommands, no shell
+        command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout or ():
+            print(line, end="", flush=True)
+            if found := STAGE_LINE.match(line):
+                stages[str(found.lastgroup)].append(found[str(found.lastgroup)])
+    if process.returncode != 0:
         raise StageError(f"`dvc {' '.join(args)}` failed (its own message is above); nothing was retrained")
+    return stages
 
 
 @dataclass
@@ -149,7 +164,7 @@ def decide_and_retrain(args: argparse.Namespace, record: dict[str, Any]) -> None
     why = "; ".join(evidence.reasons) or ("forced" if args.force else "no threshold reached")
     print(f"retrain: {'retraining' if retrain else 'no retraining'}: {why}")
     if retrain and not args.dry_run:
-        dvc("repro", env={RETRAIN_REASON_ENV: why})
+        record["stages"] = dvc("repro", env={RETRAIN_REASON_ENV: why})
         record["outcome"] = json.loads(RECEIPT.read_text())
 
 

@@ -16,10 +16,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 from flask import Flask, Response, g, jsonify, render_template, request
-from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
 from housing.schema import TARGET_SCALE, HousingRow
+from serve import history
+from serve.dashboard import dashboard
+from serve.dashboard_api import dashboard_api
 from serve.drift import ServedDrift
 from serve.metrics import ServeMetrics
 from serve.openapi import openapi_document
@@ -29,6 +31,7 @@ from serve.payloads import (
     FeedbackRequest,
     FeedbackResult,
     Health,
+    HistoryFilters,
     InvocationsResponse,
     ModelInfo,
     ModelRef,
@@ -42,12 +45,14 @@ from serve.payloads import (
     RetrainRequest,
     RetrainStatus,
     ServedDriftReport,
+    answer,
     parse_json,
     records_columns,
     validate_model,
     validate_records,
 )
 from serve.prediction_log import PredictionLog
+from serve.registry import Registry
 from serve.retrain import RetrainLauncher
 from serve.routing import Route, Router, check_fast_path, predict_in_shadow, serving_model
 from serve.scoring import UnsupportedMediaType, invocation, mlflow_error, unsupported
@@ -66,9 +71,12 @@ def create_app(
     predictions: PredictionLog,
     drift: ServedDrift,
     retrainer: RetrainLauncher,
+    registry: Registry,
     challenger: AliasWatcher | None = None,
 ) -> Flask:
     app = Flask(__name__)
+    app.register_blueprint(dashboard_api(settings, champion, challenger, registry, package_version()))
+    app.register_blueprint(dashboard)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     metrics = ServeMetrics(app)
     drift.on_update(metrics.served_drift)
@@ -223,8 +231,9 @@ def create_app(
     @app.get("/predictions")
     def recent_predictions() -> Response:
         query: PredictionsQuery = validate_model(PredictionsQuery, request.args.to_dict())
-        rows = predictions.recent(query.limit, query.offset)
-        page = {"limit": query.limit, "offset": query.offset, "predictions": rows}
+        filters = HistoryFilters.model_validate(query.model_dump(exclude={"limit", "offset"}))
+        total, rows = history.page(settings.prediction_db, filters, query.limit, query.offset)
+        page = {"limit": query.limit, "offset": query.offset, "total": total, "predictions": rows}
         return answer(PredictionsPage.model_validate(page))
 
     @app.post("/admin/reload")
@@ -289,10 +298,6 @@ def elapsed_ms() -> float:
     return (time.perf_counter() - g.started) * 1000
 
 
-def answer(body: BaseModel, status: int = 200) -> Response:
-    return Response(body.model_dump_json(), status=status, mimetype="application/json")
-
-
 def json_body() -> object:
     if not request.is_json:
         raise RequestError(
@@ -309,7 +314,7 @@ def client_key() -> str:
 
 
 def model_ref(model: ServedModel) -> ModelRef:
-    return ModelRef(name=model.name, version=model.version, alias=model.alias)
+    return ModelRef.of(model)
 
 
 def require_admin(settings: Settings) -> None:

@@ -10,12 +10,15 @@ from pydantic.json_schema import models_json_schema
 from serve import payloads
 
 SCHEMAS: list[type[BaseModel]] = [
+    payloads.AccuracyOverTime,
     payloads.ErrorResponse,
     payloads.FeedbackRequest,
     payloads.FeedbackResult,
     payloads.Health,
     payloads.InvocationsRequest,
     payloads.InvocationsResponse,
+    payloads.LiveSummary,
+    payloads.LoggedPrediction,
     payloads.MlflowError,
     payloads.ModelInfo,
     payloads.PredictionsPage,
@@ -24,8 +27,11 @@ SCHEMAS: list[type[BaseModel]] = [
     payloads.Readiness,
     payloads.ReloadResult,
     payloads.RetrainRequest,
+    payloads.RegistryModels,
     payloads.RetrainStatus,
     payloads.ServedDriftReport,
+    payloads.SystemStatus,
+    payloads.TrainingLoss,
 ]
 ERRORS = {
     "400": "Malformed JSON",
@@ -98,11 +104,33 @@ def _get(summary: str, response: type[BaseModel], *errors: str, parameters: list
     return {"get": operation}
 
 
-def _query_int(name: str, minimum: int, maximum: int | None, default: int) -> dict[str, Any]:
-    schema = {"type": "integer", "minimum": minimum, "default": default}
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return {"name": name, "in": "query", "required": False, "schema": schema}
+def _query(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query model's fields as optional query parameters (an optional field's schema without its null)."""
+    parameters = []
+    for name, schema in model.model_json_schema()["properties"].items():
+        alternatives = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
+        described = {
+            key: value for key, value in schema.items() if key in ("default", "description") and value is not None
+        }
+        parameters.append({"name": name, "in": "query", "required": False, "schema": {**alternatives[0], **described}})
+    return parameters
+
+
+def _export() -> dict[str, Any]:
+    rows = {"type": "array", "items": _ref(payloads.LoggedPrediction)}
+    return {
+        "get": {
+            "summary": "Every logged prediction that passes the filters, streamed as CSV (inputs as columns) or JSON",
+            "parameters": _query(payloads.ExportQuery),
+            "responses": {
+                "200": {
+                    "description": "An attachment, predictions.csv or predictions.json",
+                    "content": {"text/csv": {"schema": {"type": "string"}}, "application/json": {"schema": rows}},
+                },
+                **_errors("422"),
+            },
+        }
+    }
 
 
 def openapi_document(title: str, version: str) -> dict[str, Any]:
@@ -127,11 +155,27 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             "/ready": _get("A model is loaded", payloads.Readiness, "503"),
             "/model/info": _get("The served model version and its lineage", payloads.ModelInfo, "503"),
             "/predictions": _get(
-                "Recent logged predictions, newest first",
+                "Logged predictions that pass the filters, newest first, a page at a time",
                 payloads.PredictionsPage,
                 "422",
-                parameters=[_query_int("limit", 1, 1000, 50), _query_int("offset", 0, None, 0)],
+                parameters=_query(payloads.PredictionsQuery),
             ),
+            "/predictions/export": _export(),
+            "/predictions/summary": _get(
+                "Served traffic of the last minutes: rate, prices, and where the latest answers are",
+                payloads.LiveSummary,
+                "422",
+                parameters=_query(payloads.SummaryQuery),
+            ),
+            "/predictions/accuracy": _get(
+                "Live RMSE and MAE from feedback per model version and role, over time",
+                payloads.AccuracyOverTime,
+                "422",
+                parameters=_query(payloads.AccuracyQuery),
+            ),
+            "/models": _get("The registry's versions, aliases and registration scores", payloads.RegistryModels),
+            "/training/loss": _get("The latest MLP training run's per-epoch losses", payloads.TrainingLoss),
+            "/system": _get("Health, readiness, workers, memory and GPUs", payloads.SystemStatus),
             "/drift": _get(
                 "Drift of the latest served inputs from the champion's training data", payloads.ServedDriftReport
             ),

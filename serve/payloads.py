@@ -7,12 +7,25 @@ what preprocess rejects.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError, model_validator
+from flask import Response
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from housing.schema import NUMERIC_COLUMNS, HousingRow
+from housing.schema import NUMERIC_COLUMNS, HousingRow, OceanProximity
 
 _records = TypeAdapter(list[HousingRow])
 
@@ -48,6 +61,11 @@ class ModelRef(BaseModel):
     name: str
     version: int
     alias: str
+
+    @classmethod
+    def of(cls, model: Any) -> ModelRef:
+        """The reference to a served model (serve.watcher.ServedModel, which this module cannot import)."""
+        return cls(name=model.name, version=model.version, alias=model.alias)
 
 
 class Prediction(BaseModel):
@@ -136,11 +154,44 @@ class InvocationsResponse(BaseModel):
     predictions: list[float] = Field(description="Model output in the model's unit, $100,000, as MLflow serves it.")
 
 
-class PredictionsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HistoryFilters(BaseModel):
+    """Which logged predictions: every filter given must hold (none given: all of them)."""
 
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    since: AwareDatetime | None = Field(default=None, description="Logged at or after this moment (with its offset).")
+    until: AwareDatetime | None = Field(default=None, description="Logged before this moment.")
+    model_version: int | None = Field(default=None, ge=1)
+    role: Role | None = None
+    ocean_proximity: OceanProximity | None = None
+    min_price: float | None = Field(default=None, ge=0, description="Predicted dollars at least this.")
+    max_price: float | None = Field(default=None, ge=0, description="Predicted dollars at most this.")
+    request_id: str | None = Field(default=None, min_length=1, max_length=128, description="Request ids starting so.")
+
+    @field_validator("until")
+    @classmethod
+    def after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if until and since and until <= since:
+            raise ValueError(f"must come after since ({since.isoformat()})")
+        return until
+
+    @field_validator("max_price")
+    @classmethod
+    def at_least_min_price(cls, top: float | None, info: ValidationInfo) -> float | None:
+        bottom = info.data.get("min_price")
+        if top is not None and bottom is not None and top < bottom:
+            raise ValueError(f"must be at least min_price ({bottom})")
+        return top
+
+
+class PredictionsQuery(HistoryFilters):
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
+
+
+class ExportQuery(HistoryFilters):
+    format: Literal["csv", "json"] = Field(default="csv", description="CSV (inputs as columns) or a JSON array.")
 
 
 class LoggedPrediction(BaseModel):
@@ -159,7 +210,100 @@ class LoggedPrediction(BaseModel):
 class PredictionsPage(BaseModel):
     limit: int
     offset: int
+    total: int = Field(description="Logged predictions that pass the filters, on every page.")
     predictions: list[LoggedPrediction]
+
+
+class SummaryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(default=30, ge=1, le=1440, description="How far back, in minutes.")
+    points: int = Field(default=500, ge=1, le=5000, description="How many of the latest answers to place on the map.")
+
+
+class MinuteCount(BaseModel):
+    minute: str = Field(description="UTC minute, YYYY-MM-DDTHH:MM.")
+    count: int
+
+
+class PriceHistogram(BaseModel):
+    edges: list[float] = Field(description="Bin edges in dollars, one more than the counts.")
+    counts: list[int]
+
+
+class PlacedAnswer(BaseModel):
+    created_at: str
+    model_version: int
+    role: Role
+    prediction: float
+    longitude: float
+    latitude: float
+    ocean_proximity: OceanProximity
+
+
+class LiveSummary(BaseModel):
+    """Served traffic of the last minutes: its rate, its prices and where it came from."""
+
+    minutes: int
+    per_minute: list[MinuteCount] = Field(description="Answered predictions in each minute, oldest first.")
+    prices: PriceHistogram = Field(description="Predicted prices of the answers placed on the map.")
+    answers: list[PlacedAnswer] = Field(description="The latest answers (shadows left out), newest first.")
+    california: list[tuple[float, float]] = Field(
+        description="(longitude, latitude) cells the champion's training rows occupy: the map's outline."
+    )
+
+
+class AccuracyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: Literal["minute", "hour", "day"] = "hour"
+    days: float = Field(default=7, gt=0, le=366, description="How far back, by prediction time.")
+
+
+class AccuracyPoint(BaseModel):
+    period: str = Field(description="The bucket, a prefix of ISO time in UTC.")
+    model_version: int
+    role: Role
+    count: int = Field(description="Predictions with feedback in the bucket.")
+    rmse: float = Field(description="Dollars.")
+    mae: float = Field(description="Dollars.")
+
+
+class AccuracyOverTime(BaseModel):
+    bucket: str
+    points: list[AccuracyPoint]
+
+
+class RegisteredVersion(BaseModel):
+    version: int
+    aliases: list[str]
+    created_at: str
+    run_id: str | None
+    model_family: str | None
+    metrics: dict[str, float] = Field(description="Scores the register stage recorded (tags of the version).")
+    tags: dict[str, str] = Field(description="Every other tag: lineage, data hash, commit.")
+
+
+class RegistryModels(BaseModel):
+    name: str
+    versions: list[RegisteredVersion] = Field(description="Newest first.")
+    problem: str | None = Field(default=None, description="Why the registry could not be read.")
+
+
+class EpochLoss(BaseModel):
+    epoch: int
+    train_loss: float | None = Field(description="Mean batch MSE on the standardised target.")
+    val_rmse: float | None = Field(description="Validation RMSE, $100,000.")
+
+
+class TrainingLoss(BaseModel):
+    """The per-epoch losses of the latest MLP training run in the tracking store."""
+
+    run_id: str | None = None
+    run_name: str | None = None
+    started_at: str | None = None
+    epochs: list[EpochLoss] = Field(default_factory=list)
+    problem: str | None = Field(default=None, description="Why there is no curve to show.")
 
 
 class ModelInfo(BaseModel):
@@ -244,8 +388,47 @@ class RetrainRequest(BaseModel):
 class RetrainStatus(BaseModel):
     running: bool = Field(description="A retrain command holds the lock now.")
     last: dict[str, Any] | None = Field(
-        description="The retrain command's latest record: state, evidence, reasons, retrain, outcome or error."
+        description="The retrain command's latest record: state, evidence, reasons, retrain, the stages DVC ran"
+        " and skipped, outcome or error."
     )
+
+
+class WorkerProcess(BaseModel):
+    pid: int
+    rss_mb: float
+    cpu_percent: float = Field(description="Since the previous reading of this process, by this worker.")
+    this_worker: bool = Field(description="The worker that answered this request.")
+
+
+class GpuStatus(BaseModel):
+    index: int
+    name: str
+    memory_used_mb: float
+    memory_total_mb: float
+    utilization_percent: float
+    temperature_c: float
+    power_w: float | None
+
+
+class SystemStatus(BaseModel):
+    health: str
+    ready: bool
+    model: ModelRef | None
+    challenger: ModelRef | None
+    problem: str | None = Field(description="Why no model is loaded, if none is.")
+    uptime_s: float = Field(description="Since this worker started.")
+    workers: list[WorkerProcess] = Field(description="Gunicorn's workers on this host (this process alone outside it).")
+    cpu_count: int
+    load_average: tuple[float, float, float]
+    memory_total_mb: float
+    memory_available_mb: float
+    gpus: list[GpuStatus] = Field(description="Through NVML; empty where there is no NVIDIA GPU.")
+    gpu_problem: str | None = Field(description="Why no GPU is reported, when none is.")
+    versions: dict[str, str] = Field(description="housing-mlops, MLflow, Python.")
+
+
+def answer(body: BaseModel, status: int = 200) -> Response:
+    return Response(body.model_dump_json(), status=status, mimetype="application/json")
 
 
 def parse_json(body: bytes) -> Any:

@@ -245,11 +245,6 @@ class PredictionLog:
             ]
         )
 
-    def recent(self, limit: int, offset: int) -> list[dict]:
-        """The newest logged predictions first, as plain dicts."""
-        query = PREDICTIONS.select().order_by(PREDICTIONS.c.id.desc()).limit(limit).offset(offset)
-        return [{**row, "inputs": json.loads(row["inputs"])} for row in read(self.location, query)]
-
     def prediction(self, request_id: str, row: int) -> RowMapping | None:
         """The prediction returned to the client for one record of a request (not a shadow's), or None."""
         columns = PREDICTIONS.c

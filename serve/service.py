@@ -14,6 +14,7 @@ from flask import Flask
 from serve.app import create_app
 from serve.drift import ServedDrift
 from serve.prediction_log import PredictionLog
+from serve.registry import Registry
 from serve.retrain import RetrainLauncher
 from serve.settings import Settings
 from serve.watcher import AliasWatcher
@@ -63,5 +64,6 @@ def build_service(settings: Settings, tracking_uri: str) -> Service:
     challenger = watcher(settings.challenger_alias, optional=True) if settings.challenger_mode != "off" else None
     drift = ServedDrift(champion, settings.prediction_db, settings.drift_window, settings.drift)
     retrainer = RetrainLauncher(settings.pipeline_dir, settings.prediction_db)
-    app = create_app(settings, champion, predictions, drift, retrainer, challenger)
+    registry = Registry(tracking_uri, settings.model_name)
+    app = create_app(settings, champion, predictions, drift, retrainer, registry, challenger)
     return Service(app, settings, predictions, champion, challenger, drift)

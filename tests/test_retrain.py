@@ -43,6 +43,8 @@ def test_a_drifted_batch_retrains_and_the_runs_say_why(repo: Path) -> None:
     (reason,) = decision["reasons"]
     assert reason.startswith("batch 2026-11-shifted.csv drifted in ") and "median_income" in reason
     assert {"preprocess", "register"} <= stages_run(output)
+    assert set(decision["stages"]["ran"]) == stages_run(output) - {"ingest", "drift"}, "the retrain's own repro"
+    assert {"ingest", "drift"} <= set(decision["stages"]["skipped"])
     assert decision["outcome"]["version"] == 2 and versions(repo) == [1, 2]
     assert decision["outcome"]["alias"] in {"champion", "challenger"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from housing.drift import DriftThresholds, compare, profile, psi
+from housing.drift import LOCATION_GRID, DriftThresholds, compare, profile, psi
 from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS
 from tests.synthetic import drifted_frame, housing_frame
 
@@ -54,3 +54,11 @@ def test_the_profile_holds_only_plain_containers_of_numbers() -> None:
     assert set(summary["numeric"]) == set(NUMERIC_COLUMNS)
     assert all(type(part) is np.ndarray for numbers in summary["numeric"].values() for part in numbers.values())
     assert sum(summary["categorical"]["ocean_proximity"]) == 500
+
+
+def test_the_profile_locates_every_training_row_in_one_of_its_cells() -> None:
+    rows = housing_frame(500)
+    cells = profile(rows)["locations"]
+    assert type(cells) is np.ndarray and cells.shape[1] == 2 and len(np.unique(cells, axis=0)) == len(cells)
+    nearest = np.abs(rows[["longitude", "latitude"]].to_numpy()[:, None, :] - cells[None, :, :]).max(axis=2).min(axis=1)
+    assert (nearest <= LOCATION_GRID / 2 + 1e-9).all(), "each row lies within half a cell of a cell centre"

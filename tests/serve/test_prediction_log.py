@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from serve import history
+from serve.payloads import HistoryFilters
 from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine
 
 LEGACY_SCHEMA = """
@@ -67,7 +69,7 @@ def test_rows_older_than_the_retention_are_deleted_and_new_ones_kept(location):
     log.record("new", "m", 1, ['{"a": 1}', '{"a": 2}'], [10.0, 20.0], latency_ms=1.5, role="champion")
     log.close()
 
-    rows = log.recent(limit=10, offset=0)
+    _, rows = history.page(location, HistoryFilters(), limit=10, offset=0)
     assert [(row["request_id"], row["row"], row["prediction"]) for row in rows] == [("new", 1, 20.0), ("new", 0, 10.0)]
     assert rows[0]["inputs"] == {"a": 2}
 
@@ -99,7 +101,7 @@ def test_a_log_without_roles_is_upgraded_and_its_rows_count_as_the_champions(tmp
     for request_id in ("old", "new"):
         log.record_feedback(request_id, 0, 210.0)
 
-    assert [(row["request_id"], row["role"]) for row in log.recent(10, 0)] == [
+    assert [(row["request_id"], row["role"]) for row in history.page(database, HistoryFilters(), 10, 0)[1]] == [
         ("new", "shadow"),
         ("new", "champion"),
         ("old", "champion"),

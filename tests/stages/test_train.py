@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from housing.schema import RAW_COLUMNS
+from housing.target import final_estimator
 from stages.params import MODEL_PARAMS
+from stages.train import EPOCH_METRICS
 from tests.conftest import call_stage, logged_runs, run_stage
 from tests.synthetic import housing_frame
 
@@ -49,8 +51,11 @@ def test_each_family_saves_a_raw_row_model_and_logs_a_run(trained_repo: Path, ru
     assert run.data.params["model_family"] == family
     assert run.data.metrics["val_rmse"] == pytest.approx(report["val"]["rmse"])
     client = mlflow.MlflowClient(f"sqlite:///{trained_repo / 'mlflow.db'}")
-    epochs = client.get_metric_history(run.info.run_id, "epoch_samples_per_s")
-    assert all(point.value > 0 for point in epochs) and bool(epochs) == (family == "mlp"), "only the MLP has epochs"
+    epochs = {name: client.get_metric_history(run.info.run_id, name) for name in EPOCH_METRICS}
+    assert all(point.value > 0 for points in epochs.values() for point in points)
+    epochs_run = getattr(final_estimator(model.get_raw_model()), "epochs_run_", 0)
+    assert {len(points) for points in epochs.values()} == {epochs_run}, "only the MLP has epochs, each logged"
+    assert (epochs_run > 0) == (family == "mlp")
 
 
 @pytest.fixture

@@ -1,0 +1,48 @@
+"""The dashboard: six pages served by the app itself, each drawn in the browser from the app's JSON
+endpoints (serve.dashboard_api and the API's own), so every figure on a page is one a client can get.
+
+Charts are plotly.js, sent from the installed plotly package rather than a CDN: the dashboard works
+on a machine with no internet, and its version is the lock's.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from flask import Blueprint, Response, redirect, render_template, send_file, url_for
+from werkzeug.exceptions import NotFound
+
+from housing.schema import OCEAN_CLASSES
+
+PAGES = {
+    "live": "Live",
+    "models": "Models",
+    "history": "History",
+    "drift": "Drift",
+    "system": "System",
+    "retrain": "Retrain",
+}
+"""Page name in the URL: its title in the navigation."""
+PLOTLY_JS = files("plotly") / "package_data" / "plotly.min.js"
+CACHE_SECONDS = 24 * 3600
+
+dashboard = Blueprint(
+    "dashboard", __name__, static_folder="static/dashboard", static_url_path="/static", url_prefix="/dashboard"
+)
+
+
+@dashboard.get("/")
+def home() -> Response:
+    return redirect(url_for("dashboard.page", name="live"))
+
+
+@dashboard.get("/<name>")
+def page(name: str) -> str:
+    if name not in PAGES:
+        raise NotFound(f"no dashboard page {name!r}: the pages are {', '.join(PAGES)}")
+    return render_template(f"dashboard/{name}.html", pages=PAGES, current=name, ocean_classes=OCEAN_CLASSES)
+
+
+@dashboard.get("/plotly.min.js")
+def plotly_js() -> Response:
+    return send_file(str(PLOTLY_JS), mimetype="text/javascript", max_age=CACHE_SECONDS)
