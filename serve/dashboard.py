@@ -11,6 +11,7 @@ from importlib.resources import files
 
 from flask import Blueprint, Response, redirect, render_template, send_file, url_for
 from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from housing.schema import OCEAN_CLASSES
 
@@ -32,7 +33,7 @@ dashboard = Blueprint(
 
 
 @dashboard.get("/")
-def home() -> Response:
+def home() -> WerkzeugResponse:
     return redirect(url_for("dashboard.page", name="live"))
 
 

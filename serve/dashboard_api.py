@@ -55,12 +55,14 @@ def dashboard_api(
         model = champion.current
         profile = training_profile(model.pipeline) if model else None
         cells = profile.get("locations", []) if profile else []  # models from before it have no locations
-        body = LiveSummary(
-            minutes=query.minutes,
-            per_minute=history.per_minute(log, query.minutes, now),
-            prices=history.price_histogram([answer["prediction"] for answer in answers]),
-            answers=answers,
-            california=np.asarray(cells).tolist(),
+        body = LiveSummary.model_validate(
+            {
+                "minutes": query.minutes,
+                "per_minute": history.per_minute(log, query.minutes, now),
+                "prices": history.price_histogram([answer["prediction"] for answer in answers]),
+                "answers": answers,
+                "california": np.asarray(cells).tolist(),
+            }
         )
         return answer(body)
 
@@ -69,7 +71,7 @@ def dashboard_api(
         query: AccuracyQuery = validate_model(AccuracyQuery, request.args.to_dict())
         since = datetime.now(UTC) - timedelta(days=query.days)
         points = history.accuracy_over_time(log, query.bucket, since)
-        return answer(AccuracyOverTime(bucket=query.bucket, points=points))
+        return answer(AccuracyOverTime.model_validate({"bucket": query.bucket, "points": points}))
 
     @api.get("/models")
     def models() -> Response:
@@ -88,8 +90,8 @@ def dashboard_api(
         body = SystemStatus(
             health="ok",
             ready=model is not None,
-            model=model and ModelRef.of(model),
-            challenger=contender and ModelRef.of(contender),
+            model=ModelRef.of(model) if model else None,
+            challenger=ModelRef.of(contender) if contender else None,
             problem=None if model else champion.problem,
             uptime_s=system.uptime_s(),
             workers=system.workers(),

@@ -12,7 +12,6 @@ in a run of its own, with system metrics, and the same files are written to `--o
 from __future__ import annotations
 
 import argparse
-import itertools
 import time
 from pathlib import Path
 
@@ -58,8 +57,8 @@ def log_epochs(pipeline: Pipeline) -> None:
         for step, value in enumerate(getattr(estimator, attribute, []))
     ]
     client, run_id = mlflow.tracking.MlflowClient(), mlflow.active_run().info.run_id
-    for batch in itertools.batched(metrics, MAX_METRICS_PER_BATCH):
-        client.log_batch(run_id, metrics=list(batch))
+    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
 
 
 @exits_cleanly

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from bench.screenshots import FILLED, UNFILLED
 from serve.dashboard import PAGES
 from tests.conftest import eventually
 from tests.serve.conftest import RECORD
@@ -21,15 +22,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`"),
 ]
-FILLED = {
-    "live": "#in-window",
-    "models": "#model-name",
-    "history": "#count",
-    "drift": "#drift-rows",
-    "system": "#health",
-    "retrain": "#loss-run",
-}
-"""An element each page fills from the API once its first load has finished."""
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def test_every_page_loads_and_draws_without_a_console_error(server, browser_page
     predict(server, f"pages-{uuid.uuid4().hex}", [RECORD])
     for name in PAGES:
         browser_page.goto(f"{server.url}/dashboard/{name}")
-        expect(browser_page.locator(FILLED[name])).not_to_have_text(re.compile(r"^(\u2013|\u2026)?$"))
+        expect(browser_page.locator(FILLED[name])).not_to_have_text(UNFILLED)
         assert browser_page.errors == [], f"{name}: {browser_page.errors}"
     browser_page.goto(f"{server.url}/dashboard/live")
     expect(browser_page.locator("#map .scatterlayer .trace")).to_have_count(2)
