@@ -12,6 +12,7 @@ import pandas as pd
 import requests
 import yaml
 
+from bench.retrain_demo import wait_ready
 from housing.schema import RAW_COLUMNS, TARGET, records
 
 DASHBOARD = {
@@ -61,6 +62,7 @@ def mlflow_ui(ui: str) -> None:
 
 def predict(api: str, rows_csv: Path, row: int) -> None:
     """One row of the CSV, predicted: the request, the answer and the true price."""
+    wait_ready(api)
     data = pd.read_csv(rows_csv).iloc[[row]]
     record = records(data[RAW_COLUMNS])[0]
     print(f"POST {api}/predict {json.dumps(record)}")

@@ -35,6 +35,10 @@ echo "scratch folder: $scratch (the clone in repo/, each step's log beside it)"
 tour "1. The pipeline: dvc repro on California without the Bay Area (the demo preset: lighter models)"
 demo_split demo
 demo_train
+# The MLflow UI and the API start now, meanwhile (the UI once the pipeline has made its store).
+in_background "$scratch/mlflow-ui.log" mlflow ui --backend-store-uri "$MLFLOW_TRACKING_URI" \
+  --host 127.0.0.1 --port "$ui_port"
+demo_serve
 python -m ops.results
 dvc plots show -q -o "$scratch/plots" >/dev/null
 look "cd $scratch/repo && dvc dag (the stages), dvc metrics show (every candidate's scores)"
@@ -43,13 +47,10 @@ look "the row marked * is the champion: lowest validation RMSE, in units of \$10
 pause
 
 tour "2. The MLflow UI (make ui in a checkout): every training run and the model registry"
-in_background "$scratch/mlflow-ui.log" mlflow ui --backend-store-uri "$MLFLOW_TRACKING_URI" \
-  --host 127.0.0.1 --port "$ui_port"
 python -m bench.demo mlflow-ui "$ui"
 pause
 
 tour "3. Serving the champion (make serve): one prediction"
-demo_serve
 python -m bench.demo predict "$api" "$scratch/bay.csv"  # a Bay Area block group: step 7 asks again
 look "$api/openapi.json (every endpoint), $api/metrics (Prometheus), $api/model/info (what serves)"
 look "\"model\" in the answer: the version and alias that answered; \"request_id\" is what /feedback names"
@@ -59,8 +60,8 @@ tour "4. The dashboard, on the same server"
 python -m bench.demo dashboard "$api"
 pause
 
-tour "5. A drifted batch: Bay Area traffic, then the true prices as feedback"
-demo_traffic first
+tour "5. A drifted batch: Bay Area traffic, then the true prices as feedback (for the last 600 rows)"
+demo_traffic first --feedback-rows 600
 python -m bench.retrain_demo drift "$api"
 python -m bench.retrain_demo live "$api"
 look "$api/drift (this table as JSON), $api/dashboard/drift; DRIFTED: PSI or test past params.yaml's drift.*"
@@ -76,7 +77,7 @@ pause
 
 tour "7. The server reloads the champion; the same traffic and feedback again"
 demo_reload
-demo_traffic second
+demo_traffic second --feedback-rows 600
 python -m bench.retrain_demo live "$api"
 python -m bench.demo predict "$api" "$scratch/bay.csv"
 look "housing_live_rmse_dollars per model_version: before (v1) and after the retrain"

@@ -72,16 +72,17 @@ demo_train() {
   grep -E "^(evaluate|register)" "$scratch/repro-1.log"
 }
 
-# demo_serve: `make serve` on $port, logging predictions to $scratch/predictions.db; waits until ready.
+# demo_serve: start `make serve` on $port, logging predictions to $scratch/predictions.db (the steps
+# that call the API wait until it is ready).
 demo_serve() {
   in_background "$scratch/serve.log" env PROMETHEUS_MULTIPROC_DIR="$scratch/prometheus" \
     SERVE_ADMIN_TOKEN=$token SERVE_DRIFT_SECONDS=5 SERVE_PREDICTION_DB="$scratch/predictions.db" \
     GUNICORN_BIND="127.0.0.1:$port" make serve
-  python -m bench.retrain_demo ready "$api"
 }
 
-# demo_traffic LABEL: every Bay Area row predicted, then its true price sent as feedback.
-demo_traffic() { python -m bench.retrain_demo traffic "$api" "$scratch/bay.csv" "$1"; }
+# demo_traffic LABEL [--feedback-rows N]: every Bay Area row predicted, then its true price sent as
+# feedback (for the last N rows only, with the option).
+demo_traffic() { python -m bench.retrain_demo traffic "$api" "$scratch/bay.csv" "$@"; }
 
 # demo_retrain: the Bay Area arrives in data/incoming/; `make retrain` decides and retrains.
 demo_retrain() {
@@ -93,5 +94,8 @@ demo_retrain() {
   python -m bench.retrain_demo decision reports/retrain/status.json
 }
 
-# demo_reload: every worker checks the champion alias now, and serves what register promoted.
-demo_reload() { curl -sf -X POST -H "Authorization: Bearer $token" "$api/admin/reload" >/dev/null; }
+# demo_reload: every worker checks the champion alias now; waits until all serve what register promoted.
+demo_reload() {
+  curl -sf -X POST -H "Authorization: Bearer $token" "$api/admin/reload" >/dev/null
+  python -m bench.retrain_demo reloaded "$api" reports/registered.json
+}

@@ -50,8 +50,9 @@ def wait_ready(api: str) -> None:
     raise SystemExit(f"{api} never became ready")
 
 
-def traffic(api: str, rows_csv: Path, label: str) -> None:
-    """Predict every row (100 per request), then report each row's true price as feedback."""
+def traffic(api: str, rows_csv: Path, label: str, feedback_rows: int | None = None) -> None:
+    """Predict every row (100 per request), then report each row's true price as feedback (or only the
+    last `feedback_rows` rows': the live RMSE counts the latest SERVE_LIVE_WINDOW reports)."""
     wait_ready(api)
     data = pd.read_csv(rows_csv)
     rows = records(data[RAW_COLUMNS])
@@ -64,10 +65,30 @@ def traffic(api: str, rows_csv: Path, label: str) -> None:
         answer.raise_for_status()
         versions.add(answer.json()["model"]["version"])
     time.sleep(2)  # the prediction log is written off the request path
-    for position, actual in enumerate(data[TARGET]):
+    first = 0 if feedback_rows is None else max(len(rows) - feedback_rows, 0)
+    for position, actual in enumerate(data[TARGET].iloc[first:], start=first):
         feedback = {"request_id": f"{label}-{position // CHUNK}", "row": position % CHUNK, "actual_value": actual}
         requests.post(f"{api}/feedback", json=feedback, timeout=60).raise_for_status()
-    print(f"served {len(rows)} Bay Area rows with model version(s) {sorted(versions)}; feedback sent for each")
+    sent = "each" if first == 0 else f"the last {len(rows) - first}"
+    print(f"served {len(rows)} Bay Area rows with model version(s) {sorted(versions)}; feedback sent for {sent}")
+
+
+def reloaded(api: str, receipt: Path) -> None:
+    """Wait until every answer comes from the version register just promoted, if it promoted one: after
+    /admin/reload each worker loads and checks it before swapping it in."""
+    record = json.loads(receipt.read_text())
+    if not record.get("promoted"):
+        return
+    in_a_row = 0
+    for _ in range(1500):
+        in_a_row = (
+            in_a_row + 1 if requests.get(f"{api}/model/info", timeout=60).json()["version"] == record["version"] else 0
+        )
+        if in_a_row == 10:
+            print(f"every worker serves v{record['version']}")
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{api} still answers with another version than v{record['version']}")
 
 
 def drift(api: str) -> None:
@@ -109,6 +130,9 @@ if __name__ == "__main__":
         steps.add_parser(name).add_argument("api")
     steps.choices["traffic"].add_argument("rows", type=Path)
     steps.choices["traffic"].add_argument("label")
+    steps.choices["traffic"].add_argument("--feedback-rows", type=int)
+    steps.add_parser("reloaded").add_argument("api")
+    steps.choices["reloaded"].add_argument("receipt", type=Path)
     steps.add_parser("decision").add_argument("status", type=Path)
     args = parser.parse_args()
     if args.step == "split":
@@ -118,7 +142,9 @@ if __name__ == "__main__":
     elif args.step == "ready":
         wait_ready(args.api)
     elif args.step == "traffic":
-        traffic(args.api, args.rows, args.label)
+        traffic(args.api, args.rows, args.label, args.feedback_rows)
+    elif args.step == "reloaded":
+        reloaded(args.api, args.receipt)
     elif args.step == "drift":
         drift(args.api)
     elif args.step == "decision":
