@@ -54,7 +54,7 @@ demo_clone() {
   ln -s "$project/.venv" .venv
   export PATH="$PWD/.venv/bin:$PATH" MLFLOW_TRACKING_URI="sqlite:///$PWD/mlflow.db"
   # OpenMP threads (XGBoost, LightGBM, torch) that sleep while they wait instead of spinning: the same
-  # fits, but on a shared two-core machine an XGBoost fit took 4.5 s so, 36 s spinning (load 7).
+  # fits, but on a shared two-core machine an XGBoost fit took 4.5 s sleeping and 36 s spinning (load 7).
   export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
   # The scratch clone's ingest reads the region-less source set below, not a mirror of the full one
   # (nor the SOURCE a calling `make demo` would pass on to the makes below).
