@@ -35,6 +35,7 @@ def records(rows: int, seed: int) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> str:
+    """This module's own store (not the shared champion_store): its tests count versions and log runs."""
     uri = fresh_store(tmp_path_factory.mktemp("dashboard-store"), migrated_store)
     register_version(uri)
     return uri

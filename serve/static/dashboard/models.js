@@ -20,6 +20,15 @@ async function loadVersions() {
     { title: { text: "Test RMSE at registration ($100,000)" }, xaxis: { type: "category" } });
 }
 
+// The time axis spans the buckets plus one bucket either side, so a single bucket is not drawn over milliseconds.
+function paddedRange(periods) {
+  if (!periods.length) return undefined;
+  const step = { minute: 60e3, hour: 3600e3, day: 86400e3 }[bucket.value];
+  const times = periods.map((p) => Date.parse(`${p.length === 10 ? `${p}T00:00` : p}Z`));
+  const iso = (t) => new Date(t).toISOString().slice(0, 16).replace("T", " ");
+  return [iso(Math.min(...times) - step), iso(Math.max(...times) + step)];
+}
+
 async function loadAccuracy() {
   const accuracy = await api(`/predictions/accuracy?bucket=${bucket.value}&days=30`);
   const series = new Map();
@@ -33,7 +42,8 @@ async function loadAccuracy() {
   }
   const traces = [...series].map(([name, line]) => ({ type: "scatter", mode: "lines+markers", name, ...line }));
   chart("accuracy", traces, { title: { text: traces.length ? "Live RMSE (dollars)" : "Live RMSE: no feedback yet" },
-    xaxis: { type: "date", title: { text: "UTC" } }, yaxis: { tickprefix: "$", tickformat: "~s", rangemode: "tozero" } });
+    xaxis: { type: "date", title: { text: "UTC" }, range: paddedRange(traces.flatMap((t) => t.x)) },
+    yaxis: { tickprefix: "$", tickformat: "~s", rangemode: "tozero" } });
 }
 
 bucket.addEventListener("change", () => refreshing(loadAccuracy, 0));

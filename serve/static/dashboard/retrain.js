@@ -14,9 +14,9 @@ function showStatus(status) {
   setText("outcome", last.outcome ? `v${last.outcome.version} ${last.outcome.alias}` : last.error ? "failed" : "–");
   setText("reasons", last.error || (last.reasons || []).join("; "));
   const stages = last.stages || { ran: [], skipped: [] };
-  fillTable(document.getElementById("stages"), [
-    ...stages.ran.map((name) => [name, "ran"]), ...stages.skipped.map((name) => [name, "skipped: unchanged"]),
-  ]);
+  const rows = [...stages.ran.map((name) => [name, "ran"]), ...stages.skipped.map((name) => [name, "skipped: unchanged"])];
+  const none = last.state ? (last.dry_run ? "none: a dry run decides and trains nothing" : "none: it did not retrain") : "";
+  fillTable(document.getElementById("stages"), rows.length ? rows : [["–", none]]);
 }
 
 async function loadStatus() {
@@ -32,7 +32,7 @@ async function loadLoss() {
   chart("loss", [
     { type: "scatter", mode: "lines", name: "training loss (standardised MSE)", x: epochs, y: loss.epochs.map((e) => e.train_loss) },
     { type: "scatter", mode: "lines", name: "validation RMSE ($100,000)", x: epochs, y: loss.epochs.map((e) => e.val_rmse), yaxis: "y2" },
-  ], { title: { text: "MLP loss per epoch" }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "training loss" } },
+  ], { title: { text: "MLP loss per epoch" }, margin: { t: 40, r: 70, b: 50, l: 60 }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "training loss" } },
     yaxis2: { title: { text: "validation RMSE" }, overlaying: "y", side: "right" }, legend: { orientation: "h", y: -0.2 } });
 }
 
