@@ -99,6 +99,7 @@ demo_retrain() {
 
 # demo_reload: every worker checks the champion alias now; waits until all serve what register promoted.
 demo_reload() {
-  curl -sf -X POST -H "Authorization: Bearer $token" "$api/admin/reload" >/dev/null
+  curl -sf -X POST -H "Authorization: Bearer $token" "$api/admin/reload" >/dev/null \
+    || { echo "$api/admin/reload failed: is the server still up? ($scratch/serve.log)" >&2; exit 1; }
   python -m bench.retrain_demo reloaded "$api" reports/registered.json
 }
