@@ -74,10 +74,10 @@ demo-retrain: setup ## the continuous-training loop on the real data in a scratc
 promote: setup ## the challenger takes the champion alias (servers follow at their next poll)
 	$(PYTHON) -m ops.promote
 
-test: setup ## every test (the README's test command)
-	$(PYTHON) -m pytest
+test: setup ## every test (the README's test command), with line coverage; fails under pyproject's fail_under
+	$(PYTHON) -m pytest --cov --cov-report=term-missing:skip-covered
 
-test-fast: setup ## the tests not marked slow: no pipeline run, server process or browser
+test-fast: setup ## the tests not marked slow: no pipeline run, server process or browser (no coverage)
 	$(PYTHON) -m pytest -m "not slow"
 
 lint: setup ## ruff, the import contract between the floors (lint-imports), then typecheck and security
