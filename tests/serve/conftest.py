@@ -129,12 +129,16 @@ def fresh_store(directory: Path, migrated_store: Path) -> str:
     return f"sqlite:///{directory / 'mlflow.db'}"
 
 
-@pytest.fixture(scope="session")
-def champion_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> str:
-    """A store where the tiny model is registered as version 1 with the `champion` alias."""
-    uri = fresh_store(tmp_path_factory.mktemp("champion-store"), migrated_store)
+def tiny_champion_store(directory: Path, migrated_store: Path) -> str:
+    """A store in `directory` where the tiny model is registered as version 1 with the `champion` alias."""
+    uri = fresh_store(directory, migrated_store)
     register_version(uri)
     return uri
+
+
+@pytest.fixture(scope="session")
+def champion_store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> str:
+    return tiny_champion_store(tmp_path_factory.mktemp("champion-store"), migrated_store)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from housing.schema import RAW_COLUMNS
 from serve.dashboard import PAGES
 from serve.history import EXPORT_COLUMNS
 from tests.conftest import in_forked_child
-from tests.serve.conftest import App, fresh_store, register_version, start_app
+from tests.serve.conftest import App, start_app, tiny_champion_store
 from tests.synthetic import housing_frame
 
 ROWS = 60
@@ -36,9 +36,7 @@ def records(rows: int, seed: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> str:
     """This module's own store (not the shared champion_store): its tests count versions and log runs."""
-    uri = fresh_store(tmp_path_factory.mktemp("dashboard-store"), migrated_store)
-    register_version(uri)
-    return uri
+    return tiny_champion_store(tmp_path_factory.mktemp("dashboard-store"), migrated_store)
 
 
 @pytest.fixture(scope="module")
