@@ -168,6 +168,17 @@ class HistoryFilters(BaseModel):
     max_price: float | None = Field(default=None, ge=0, description="Predicted dollars at most this.")
     request_id: str | None = Field(default=None, min_length=1, max_length=128, description="Request ids starting so.")
 
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def iso_time(cls, value: object) -> object:
+        """An ISO 8601 time, as the query string gives it: pydantic alone would also take a number (Unix time)."""
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00Z") from None
+        return value
+
     @field_validator("until")
     @classmethod
     def after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:

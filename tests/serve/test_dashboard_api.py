@@ -93,6 +93,7 @@ def test_pages_split_the_filtered_rows_without_overlap(served):
     ("query", "field"),
     [
         ("since=2026-01-01", "since"),
+        ("until=0.5", "until"),
         ("role=referee", "role"),
         ("min_price=10&max_price=5", "max_price"),
         ("since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until"),
