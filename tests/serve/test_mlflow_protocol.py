@@ -66,7 +66,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory, champion_store: str)
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        ScoringServerClient("127.0.0.1", port).wait_server_ready(timeout=120, scoring_server_proc=process)
+        # 300 s: under `make test`'s coverage on a loaded 2-core machine, its start (mlflow, sklearn, the
+        # model) took more than 120 s in both full runs, though 20 s alone.
+        ScoringServerClient("127.0.0.1", port).wait_server_ready(timeout=300, scoring_server_proc=process)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
