@@ -12,7 +12,7 @@ import io
 import json
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +22,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from housing.schema import RAW_COLUMNS
 from serve.payloads import HistoryFilters
-from serve.prediction_log import FEEDBACK, PREDICTIONS, engine, read
+from serve.prediction_log import FEEDBACK, PREDICTIONS, engine, read, timestamp
 
-LOG_COLUMNS = [
-    "id",
-    "created_at",
-    "request_id",
-    "row",
-    "model_name",
-    "model_version",
-    "role",
-    "prediction",
-    "latency_ms",
-]
+LOG_COLUMNS = [column.name for column in PREDICTIONS.columns if column.name != "inputs"]
 EXPORT_COLUMNS = [*LOG_COLUMNS, *RAW_COLUMNS]
 """An exported CSV row: the log's own columns, then the record's inputs, one column each."""
 EXPORT_BATCH = 1000
 PRICE_BINS = 40
 BUCKET_CHARACTERS = {"minute": 16, "hour": 13, "day": 10}
 """How many leading characters of an ISO timestamp name its minute, hour or day."""
-
-
-def timestamp(moment: datetime) -> str:
-    """A moment as the log writes created_at (UTC, milliseconds), so text order is time order."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _input_field(dialect: str, name: str) -> ColumnElement[Any]:
@@ -139,7 +124,7 @@ def per_minute(location: str | Path, minutes: int, now: datetime) -> list[dict[s
         .group_by(minute)
     )
     counts = {row["minute"]: row["count"] for row in read(location, query)}
-    labels = [timestamp(start + timedelta(minutes=step))[:16] for step in range(minutes)]
+    labels = [timestamp(start + timedelta(minutes=step))[: BUCKET_CHARACTERS["minute"]] for step in range(minutes)]
     return [{"minute": label, "count": int(counts.get(label, 0))} for label in labels]
 
 

@@ -124,6 +124,11 @@ class LiveError:
     mae: float
 
 
+def timestamp(moment: datetime) -> str:
+    """A moment as created_at holds it: UTC ISO 8601 to the millisecond, so text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def database_url(location: str | Path) -> str:
     """SERVE_PREDICTION_DB as an SQLAlchemy URL: a URL as it is, a file path as an absolute SQLite file."""
     location = str(location)
@@ -237,7 +242,7 @@ class PredictionLog:
         role: str,
     ) -> None:
         """Queue one row per prediction of a request (`rows`: each record's inputs as JSON); returns at once."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        now = timestamp(datetime.now(UTC))
         self._queue.put(
             [
                 QueuedPrediction(request_id, index, now, model_name, model_version, row, float(value), latency_ms, role)
@@ -256,7 +261,7 @@ class PredictionLog:
 
     def record_feedback(self, request_id: str, row: int, actual: float) -> None:
         """Store the observed value for a served prediction (a later report replaces an earlier one)."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        now = timestamp(datetime.now(UTC))
         with engine(self.location).begin() as connection:
             dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
             report = dialect.insert(FEEDBACK).values(request_id=request_id, row=row, actual=actual, created_at=now)
@@ -309,7 +314,7 @@ class PredictionLog:
 
     def _purge(self) -> None:
         """Delete rows older than the retention; a failure is logged and retried at the next purge."""
-        cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="milliseconds")
+        cutoff = timestamp(datetime.now(UTC) - self.retention)
         try:
             with engine(self.location).begin() as connection:
                 connection.execute(delete(PREDICTIONS).where(PREDICTIONS.c.created_at < cutoff))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.screenshots import CHROMIUM_ARGS
 from tests.serve.conftest import RECORD
 
 CHROMIUM = shutil.which("chromium")
@@ -15,7 +16,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`"),
 ]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 @pytest.fixture

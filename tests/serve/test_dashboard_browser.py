@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from bench.screenshots import FILLED, UNFILLED
+from bench.screenshots import CHROMIUM_ARGS, FILLED, UNFILLED
 from serve.dashboard import PAGES
 from tests.conftest import eventually
 from tests.serve.conftest import RECORD
-from tests.serve.test_browser import CHROMIUM, CHROMIUM_ARGS, fill
+from tests.serve.test_browser import CHROMIUM, fill
 
 pytestmark = [
     pytest.mark.slow,
