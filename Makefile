@@ -23,7 +23,7 @@ GPU_PRESET = $(shell $(PYTHON) -m ops.presets gpu)
 EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser \
+.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs-tools \
 	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
 
 help: ## list the targets
@@ -108,6 +108,9 @@ browser: ## Debian's Chromium, for the browser test (skipped without it)
 
 monitoring-tools: ## Debian's Prometheus and promtool, for the monitoring tests (skipped without them)
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
+
+docs-tools: ## Mermaid from docs/package-lock.json, for the README diagram's test (skipped without it)
+	test -f docs/node_modules/mermaid/dist/mermaid.min.js || npm ci --prefix docs --no-audit --no-fund
 
 postgres: ## PostgreSQL 15's server programs, for the team-stack test (skipped without them)
 	test -x /usr/lib/postgresql/15/bin/initdb || command -v initdb >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql)

@@ -1,0 +1,41 @@
+"""The README's Mermaid diagrams render: each is drawn by the lock's Mermaid in headless Chromium, as
+GitHub draws it, so a syntax slip shows here instead of as an error box on the project's page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.screenshots import CHROMIUM_ARGS
+from tests.serve.test_browser import CHROMIUM
+
+ROOT = Path(__file__).resolve().parent.parent
+MERMAID = ROOT / "docs" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+DIAGRAMS = re.findall(r"^```mermaid\n(.*?)^```", (ROOT / "README.md").read_text(), re.M | re.S)
+
+RENDER = """async (source) => {
+  mermaid.initialize({startOnLoad: false});
+  try { return (await mermaid.render("diagram", source)).svg; } catch (error) { return "error: " + error.message; }
+}"""
+
+
+def test_the_readme_has_its_architecture_diagram():
+    assert any(diagram.startswith("flowchart") for diagram in DIAGRAMS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`")
+@pytest.mark.skipif(not MERMAID.exists(), reason="Mermaid is not installed: run `make docs-tools`")
+@pytest.mark.parametrize("source", DIAGRAMS)
+def test_each_diagram_renders(source: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.add_script_tag(path=str(MERMAID))
+        drawn = page.evaluate(RENDER, source)
+        browser.close()
+    assert drawn.startswith("<svg"), drawn
