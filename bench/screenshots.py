@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 from pathlib import Path
 
+from bench.browser import chromium
 from serve.dashboard import PAGES
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FILLED = {
     "live": "#in-window",
     "models": "#model-name",
@@ -39,12 +32,11 @@ SETTLE_MS = 1500
 
 
 def take(url: str, folder: Path, token: str | None) -> list[Path]:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         for name in PAGES:
             page.goto(f"{url}/dashboard/{name}")
@@ -56,7 +48,6 @@ def take(url: str, folder: Path, token: str | None) -> list[Path]:
             page.wait_for_timeout(SETTLE_MS)
             saved.append(folder / f"{name}.png")
             page.screenshot(path=saved[-1], full_page=True)
-        browser.close()
     return saved
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 import yaml
 
+from bench.browser import CHROMIUM, chromium
 from stages.ingest import with_block_ids
 from tests.synthetic import housing_frame
 
@@ -38,6 +39,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # model loads in tests are not terminals
 os.environ.pop("MLFLOW_TRACKING_URI", None)  # `make test` exports the checkout's store: tests use their own
 T = TypeVar("T")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`")
 
 TINY_PARAMS = {
     "preprocess": {"val_fraction": 0.2, "test_fraction": 0.2},
@@ -226,6 +228,13 @@ def copy_repo(repo: Path, into: Path) -> Path:
 def repo(trained_repo: Path, tmp_path: Path) -> Path:
     """A private copy of trained_repo for one test to change."""
     return copy_repo(trained_repo, tmp_path)
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    """Headless Chromium (bench/browser.py), as `make browser` installs it."""
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="session")

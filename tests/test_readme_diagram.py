@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.screenshots import CHROMIUM_ARGS
-from tests.serve.test_browser import CHROMIUM
+from tests.conftest import needs_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 MERMAID = ROOT / "docs" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
@@ -26,16 +25,11 @@ def test_the_readme_has_its_architecture_diagram():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`")
+@needs_chromium
 @pytest.mark.skipif(not MERMAID.exists(), reason="Mermaid is not installed: run `make docs-tools`")
 @pytest.mark.parametrize("source", DIAGRAMS)
-def test_each_diagram_renders(source: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.add_script_tag(path=str(MERMAID))
-        drawn = page.evaluate(RENDER, source)
-        browser.close()
+def test_each_diagram_renders(browser, source: str):
+    page = browser.new_page()
+    page.add_script_tag(path=str(MERMAID))
+    drawn = page.evaluate(RENDER, source)
     assert drawn.startswith("<svg"), drawn

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 
 import pytest
 
-from bench.screenshots import CHROMIUM_ARGS
+from tests.conftest import needs_chromium
 from tests.serve.conftest import RECORD
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture
-def page(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(server.url)
-        yield page
-        browser.close()
+def page(server, browser):
+    page = browser.new_page()
+    page.goto(server.url)
+    return page
 
 
 def fill(page, record: dict) -> None:

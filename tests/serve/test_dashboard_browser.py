@@ -7,35 +7,26 @@ from __future__ import annotations
 import csv
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
 
-from bench.screenshots import CHROMIUM_ARGS, FILLED, UNFILLED
+from bench.screenshots import FILLED, UNFILLED
 from serve.dashboard import PAGES
-from tests.conftest import eventually
+from tests.conftest import eventually, needs_chromium
 from tests.serve.conftest import RECORD
-from tests.serve.test_browser import CHROMIUM, fill
+from tests.serve.test_browser import fill
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser`"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture
-def browser_page(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(accept_downloads=True)
-        page.errors = []
-        page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        yield page
-        browser.close()
+def browser_page(server, browser):
+    page = browser.new_page(accept_downloads=True)
+    page.errors = []
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
 
 
 def predict(server, request_id: str, records: list[dict]) -> None:
