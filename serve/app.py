@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import re
+import secrets
 import time
 from importlib.metadata import PackageNotFoundError, version
 
@@ -89,7 +90,7 @@ def create_app(
     def start_clock() -> None:
         g.started = time.perf_counter()
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"  # nosec B311
+        g.request_id = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
 
     @app.after_request
     def finish(response: Response) -> Response:
