@@ -304,7 +304,9 @@ class RegistryModels(BaseModel):
 class EpochLoss(BaseModel):
     epoch: int
     train_loss: float | None = Field(description="Mean batch MSE on the standardised target.")
-    val_rmse: float | None = Field(description="Validation RMSE, $100,000.")
+    val_rmse: float | None = Field(
+        description="Validation RMSE on the target the MLP is fitted to: target_transform of the price in $100,000."
+    )
 
 
 class TrainingLoss(BaseModel):
@@ -313,6 +315,9 @@ class TrainingLoss(BaseModel):
     run_id: str | None = None
     run_name: str | None = None
     started_at: str | None = None
+    target_transform: str | None = Field(
+        default=None, description="The run's features.target_transform: sqrt, log or none."
+    )
     epochs: list[EpochLoss] = Field(default_factory=list)
     problem: str | None = Field(default=None, description="Why there is no curve to show.")
 

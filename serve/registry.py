@@ -18,6 +18,8 @@ from serve.payloads import EpochLoss, RegisteredVersion, RegistryModels, Trainin
 
 LOSS_METRICS = {"train_loss": "epoch_train_loss", "val_rmse": "epoch_val_rmse"}
 """EpochLoss field: the MLflow metric stages.train logs for it."""
+TARGET_TRANSFORM_PARAM = "features.target_transform"
+"""The run parameter naming the target the MLP was fitted to, the scale of its validation RMSE."""
 MLP_RUNS = "tags.model_family = 'mlp'"
 NEWEST_FIRST = "attributes.start_time DESC"
 
@@ -92,6 +94,7 @@ class Registry:
             run_id=run.info.run_id,
             run_name=run.info.run_name,
             started_at=_moment(run.info.start_time),
+            target_transform=run.data.params.get(TARGET_TRANSFORM_PARAM),
             epochs=epochs,
             problem=problem,
         )

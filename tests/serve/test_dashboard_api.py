@@ -166,6 +166,7 @@ def test_the_registry_lists_versions_with_aliases_and_their_registration_scores(
 def log_mlp_run(uri: str, losses: list[tuple[float, float]]) -> None:
     mlflow.set_tracking_uri(uri)
     with mlflow.start_run(run_name="mlp", tags={"model_family": "mlp"}):
+        mlflow.log_param("features.target_transform", "sqrt")
         for epoch, (train_loss, val_rmse) in enumerate(losses):
             mlflow.log_metrics({"epoch_train_loss": train_loss, "epoch_val_rmse": val_rmse}, step=epoch)
 
@@ -177,7 +178,7 @@ def test_the_mlp_loss_curves_come_from_the_latest_mlp_run(served, store):
     in_forked_child(log_mlp_run, store, [(1.0, 0.9), (0.5, 0.6), (0.4, 0.55)])
     loss = app.get("/training/loss").get_json()
 
-    assert loss["problem"] is None and loss["run_name"] == "mlp"
+    assert loss["problem"] is None and loss["run_name"] == "mlp" and loss["target_transform"] == "sqrt"
     assert [(epoch["epoch"], epoch["train_loss"], epoch["val_rmse"]) for epoch in loss["epochs"]] == [
         (0, 1.0, 0.9),
         (1, 0.5, 0.6),

@@ -29,9 +29,10 @@ async function loadLoss() {
   if (loss.run_id) setText("loss-run", `Run ${loss.run_name} (${loss.run_id.slice(0, 8)}), started ${localTime(loss.started_at)}.`);
   if (loss.problem) throw new Error(`loss curves: ${loss.problem}`);
   const epochs = loss.epochs.map((e) => e.epoch);
+  const scale = !loss.target_transform || loss.target_transform === "none" ? "$100,000" : `${loss.target_transform} of price in $100,000`;
   chart("loss", [
     { type: "scatter", mode: "lines", name: "training loss (standardised MSE)", x: epochs, y: loss.epochs.map((e) => e.train_loss) },
-    { type: "scatter", mode: "lines", name: "validation RMSE ($100,000)", x: epochs, y: loss.epochs.map((e) => e.val_rmse), yaxis: "y2" },
+    { type: "scatter", mode: "lines", name: `validation RMSE (${scale})`, x: epochs, y: loss.epochs.map((e) => e.val_rmse), yaxis: "y2" },
   ], { title: { text: "MLP loss per epoch" }, margin: { t: 40, r: 70, b: 50, l: 60 }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "training loss" } },
     yaxis2: { title: { text: "validation RMSE" }, overlaying: "y", side: "right" }, legend: { orientation: "h", y: -0.2 } });
 }
