@@ -149,5 +149,5 @@ lock: setup ## refresh requirements.lock after changing pyproject.toml's depende
 	  echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
 	  $(PYTHON) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
 
-clean: ## remove .venv
-	rm -rf $(VENV)
+clean: ## remove .venv and the docs' node_modules
+	rm -rf $(VENV) docs/node_modules

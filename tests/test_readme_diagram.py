@@ -4,15 +4,13 @@ GitHub draws it, so a syntax slip shows here instead of as an error box on the p
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import needs_chromium
+from tests.conftest import PROJECT, needs_chromium
 
-ROOT = Path(__file__).resolve().parent.parent
-MERMAID = ROOT / "docs" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
-DIAGRAMS = re.findall(r"^```mermaid\n(.*?)^```", (ROOT / "README.md").read_text(), re.M | re.S)
+MERMAID = PROJECT / "docs" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+DIAGRAMS = re.findall(r"^```mermaid\n(.*?)^```", (PROJECT / "README.md").read_text(), re.M | re.S)
 
 RENDER = """async (source) => {
   mermaid.initialize({startOnLoad: false});
