@@ -18,6 +18,7 @@ import pytest
 from housing.schema import RAW_COLUMNS
 from serve.dashboard import PAGES
 from serve.history import EXPORT_COLUMNS
+from serve.registry import TARGET_TRANSFORM_PARAM
 from tests.conftest import in_forked_child
 from tests.serve.conftest import App, start_app, tiny_champion_store
 from tests.synthetic import housing_frame
@@ -166,7 +167,7 @@ def test_the_registry_lists_versions_with_aliases_and_their_registration_scores(
 def log_mlp_run(uri: str, losses: list[tuple[float, float]]) -> None:
     mlflow.set_tracking_uri(uri)
     with mlflow.start_run(run_name="mlp", tags={"model_family": "mlp"}):
-        mlflow.log_param("features.target_transform", "sqrt")
+        mlflow.log_param(TARGET_TRANSFORM_PARAM, "sqrt")
         for epoch, (train_loss, val_rmse) in enumerate(losses):
             mlflow.log_metrics({"epoch_train_loss": train_loss, "epoch_val_rmse": val_rmse}, step=epoch)
 

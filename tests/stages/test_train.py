@@ -16,7 +16,7 @@ import pytest
 
 from housing.schema import RAW_COLUMNS
 from housing.target import final_estimator
-from serve.registry import Registry
+from serve.registry import TARGET_TRANSFORM_PARAM, Registry
 from stages.params import MODEL_PARAMS
 from stages.train import EPOCH_METRICS
 from tests.conftest import call_stage, logged_runs, run_stage
@@ -63,7 +63,7 @@ def test_the_dashboard_reads_the_mlp_runs_epochs_and_target_by_the_names_train_l
     loss = Registry(f"sqlite:///{trained_repo / 'mlflow.db'}", "california-housing").training_loss()
 
     assert loss.problem is None and loss.run_id == runs["mlp"].info.run_id
-    assert loss.target_transform == runs["mlp"].data.params["features.target_transform"] in ("sqrt", "log", "none")
+    assert loss.target_transform == runs["mlp"].data.params[TARGET_TRANSFORM_PARAM] in ("sqrt", "log", "none")
     mlp = final_estimator(mlflow.pyfunc.load_model(str(trained_repo / "models" / "mlp")).get_raw_model())
     assert [epoch.val_rmse for epoch in loss.epochs] == pytest.approx(mlp.epoch_val_rmse_)
     assert [epoch.train_loss for epoch in loss.epochs] == pytest.approx(mlp.epoch_train_loss_)
