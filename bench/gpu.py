@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import torch
@@ -25,7 +28,7 @@ from ops.presets import PRESETS, section_overrides
 from stages.families import fit_pipeline
 from stages.params import MODEL_PARAMS, FeatureParams, load_params
 from stages.splits import load_split
-from stages.telemetry import fit_telemetry
+from stages.telemetry import cpu_name, fit_telemetry
 
 
 def fit_once(family: str, preset: str | None, device: str, data: dict) -> dict:
@@ -81,12 +84,22 @@ def main() -> None:
     data = {name: load_split(args.splits, name) for name in ("train", "val")}
     preset = None if args.preset == "default" else args.preset
     rows = []
+    measured = {
+        "date": date.today().isoformat(),
+        "machine": {
+            "cpu": cpu_name(),
+            "cpus": os.cpu_count(),
+            "gpu": torch.cuda.get_device_name() if "cuda" in devices else None,
+        },
+        "command": " ".join(["python -m bench.gpu", *sys.argv[1:]]),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for family in args.families:
         for device in devices:
             rows.append(fit_once(family, preset, device, data))
             print(f"{family} on {device}: {rows[-1]['fit_seconds']} s, val RMSE {rows[-1]['val_rmse']:.4f}", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"preset": args.preset, "rows": rows}, indent=2) + "\n")
+            # Written after every fit: a run stopped at a time limit still leaves what it measured.
+            args.out.write_text(json.dumps({**measured, "preset": args.preset, "rows": rows}, indent=2) + "\n")
     print_table(rows)
 
 

@@ -37,16 +37,23 @@ class _NvmlSampler(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        nvml, handle = self.nvml, self.handle
+        """Sample at the start, every SAMPLE_EVERY_S, and once more at the end: a fit shorter than the
+        interval still has figures (on the lent H200 a short one had none)."""
+        self._sample()
         while not self.done.wait(SAMPLE_EVERY_S):
-            self.samples.append(
-                (
-                    nvml.nvmlDeviceGetUtilizationRates(handle).gpu,
-                    nvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20,
-                    nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU),
-                    nvml.nvmlDeviceGetPowerUsage(handle) / 1000,
-                )
+            self._sample()
+        self._sample()
+
+    def _sample(self) -> None:
+        nvml, handle = self.nvml, self.handle
+        self.samples.append(
+            (
+                nvml.nvmlDeviceGetUtilizationRates(handle).gpu,
+                nvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20,
+                nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU),
+                nvml.nvmlDeviceGetPowerUsage(handle) / 1000,
             )
+        )
 
     def summary(self) -> dict[str, Any]:
         figures: dict[str, Any] = {
