@@ -1,53 +1,27 @@
-"""A PyTorch multi-layer perceptron with a scikit-learn face, so it fits inside a Pipeline.
+"""A multi-layer perceptron with a scikit-learn face, so it fits inside a Pipeline.
 
-The whole training set is moved to the device once; batches are index slices of a permutation drawn
-on the device, so there is no per-batch host copy and no DataLoader. On CUDA the forward pass runs in
-bf16 autocast; `compile` trains through torch.compile. Throughput (samples/s), the mean training loss
-and the validation RMSE are kept per epoch (train logs them to MLflow). The fitted network is kept on
-the CPU, which is where serving predicts.
+PyTorch trains it (housing.mlp_training, imported by `fit` alone); the fitted network is kept as
+plain float32 weights and `predict` is its forward pass in numpy: linear layers with SiLU between
+them, dropout being the identity at inference. Evaluate scores that forward pass and the server
+predicts with it, so what is served is exactly what was evaluated, and neither the serving image nor
+a logged model's requirements need PyTorch.
 """
 
 from __future__ import annotations
 
-import copy
-import logging
-import math
-import sys
-import time
-from typing import cast
-
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from torch import nn
-from tqdm.auto import tqdm
-
-log = logging.getLogger(__name__)
-
-
-def _network(n_inputs: int, hidden_layers: list[int], dropout: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = n_inputs
-    for size in hidden_layers:
-        layers += [nn.Linear(width, size), nn.SiLU()]
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        width = size
-    layers.append(nn.Linear(width, 1))
-    return nn.Sequential(*layers)
-
-
-def _scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int) -> torch.optim.lr_scheduler.LRScheduler | None:
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    if name == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=5)
-    return None
 
 
 class TorchMLPRegressor(RegressorMixin, BaseEstimator):
-    """MLP regressor trained with AdamW on MSE, early-stopped on a validation set."""
+    """MLP regressor trained with AdamW on MSE, early-stopped on a validation set.
+
+    Fitted attributes: `weights_`, the network's state dict as numpy arrays (`"<layer>.weight"`,
+    `"<layer>.bias"` for each linear layer, in torch.nn.Sequential's numbering), the target's
+    standardisation (`y_mean_`, `y_scale_`), and per epoch the training throughput, the mean
+    training loss and the validation RMSE (train logs them to MLflow).
+    """
 
     def __init__(
         self,
@@ -76,96 +50,30 @@ class TorchMLPRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray]) -> TorchMLPRegressor:
-        torch.manual_seed(self.random_state)
-        device = torch.device(self.device)
-        X_train, y_train = _tensor(X, device), _tensor(y, device).reshape(-1, 1)
-        X_val, y_val = _tensor(eval_set[0], device), _tensor(eval_set[1], device).reshape(-1, 1)
-        self.n_features_in_ = X_train.shape[1]
-        self.y_mean_, self.y_scale_ = float(y_train.mean()), float(y_train.std())
-        y_train = (y_train - self.y_mean_) / self.y_scale_
+        # Imported here: only training needs PyTorch, and a server that loads this class has none.
+        from housing.mlp_training import train
 
-        network = _network(self.n_features_in_, list(self.hidden_layers), self.dropout).to(device)
-        # torch.compile of a Module returns an OptimizedModule (a Module); its annotation only says Callable.
-        trained = cast(nn.Module, torch.compile(network)) if self.compile else network
-        optimizer = torch.optim.AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
-        scheduler = _scheduler(self.lr_schedule, optimizer, self.epochs)
-        best_loss, best_state, stale_epochs = float("inf"), None, 0
-        self.epoch_samples_per_s_: list[float] = []
-        self.epoch_train_loss_: list[float] = []
-        self.epoch_val_rmse_: list[float] = []
-        progress = tqdm(range(self.epochs), desc="mlp", unit="epoch", disable=not sys.stderr.isatty())
-        for epoch in progress:
-            started = time.perf_counter()
-            train_loss = self._train_one_epoch(trained, optimizer, X_train, y_train)
-            val_loss = self._mse(trained, X_val, y_val)
-            self.epoch_samples_per_s_.append(len(X_train) / (time.perf_counter() - started))
-            self.epoch_train_loss_.append(train_loss)
-            self.epoch_val_rmse_.append(val_loss**0.5)
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(val_loss)
-            elif scheduler is not None:
-                scheduler.step()
-            progress.set_postfix(val_rmse=f"{val_loss**0.5:.4f}")
-            if val_loss < best_loss:
-                best_loss, best_state, stale_epochs = val_loss, copy.deepcopy(network.state_dict()), 0
-                self.best_epoch_ = epoch
-            else:
-                stale_epochs += 1
-                if stale_epochs >= self.early_stopping_patience:
-                    break
-        self.epochs_run_ = epoch + 1
-        if best_state is None:
-            raise ValueError("no epoch gave a finite validation loss")
-        network.load_state_dict(best_state)
-        self.network_ = network.cpu().eval()
-        return self
+        return train(self, X, y, eval_set)
 
-    def _train_one_epoch(
-        self, network: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor
-    ) -> float:
-        """One pass over the shuffled batches; the epoch's mean batch loss (standardised target), read once
-        at the end so that a GPU does not wait for the host after every batch."""
-        network.train()
-        order = torch.randperm(len(X), device=X.device)
-        total = torch.zeros((), device=X.device)
-        for start in range(0, len(X), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            with torch.autocast(X.device.type, dtype=torch.bfloat16, enabled=X.device.type == "cuda"):
-                loss = nn.functional.mse_loss(network(X[batch]).float(), y[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-        return float(total) / math.ceil(len(X) / self.batch_size)
-
-    @torch.no_grad()
-    def _mse(self, network: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-        network.eval()
-        predicted = network(X).float() * self.y_scale_ + self.y_mean_
-        return float(nn.functional.mse_loss(predicted, y))
-
-    def __getstate__(self) -> dict:
-        """Store the fitted network as plain numpy weights, so skops can save it without pickle."""
-        state = self.__dict__.copy()
-        network = state.pop("network_", None)
-        if network is not None:
-            state["weights_"] = {name: tensor.numpy() for name, tensor in network.state_dict().items()}
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        weights = state.pop("weights_", None)
-        self.__dict__.update(state)
-        if weights is not None:
-            network = _network(self.n_features_in_, list(self.hidden_layers), self.dropout)
-            network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
-            self.network_ = network.eval()
-
-    @torch.no_grad()
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        predicted = self.network_(_tensor(X, torch.device("cpu")))
-        return (predicted.reshape(-1) * self.y_scale_ + self.y_mean_).numpy()
+        activations = _float32(X)
+        layers = self._linear_layers()
+        for index, (weight, bias) in enumerate(layers):
+            activations = activations @ weight.T + bias
+            if index < len(layers) - 1:
+                activations = _silu(activations)
+        return activations.reshape(-1) * np.float32(self.y_scale_) + np.float32(self.y_mean_)
+
+    def _linear_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(weight, bias) of each linear layer in order; the layers between them hold no weights."""
+        indices = sorted({int(name.split(".", 1)[0]) for name in self.weights_})
+        return [(self.weights_[f"{index}.weight"], self.weights_[f"{index}.bias"]) for index in indices]
 
 
-def _tensor(values: pd.DataFrame | np.ndarray, device: torch.device) -> torch.Tensor:
-    array = values.to_numpy() if hasattr(values, "to_numpy") else values
-    return torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)
+def _silu(x: np.ndarray) -> np.ndarray:
+    return x / (np.float32(1) + np.exp(-x))
+
+
+def _float32(values: pd.DataFrame | np.ndarray) -> np.ndarray:
+    array = values.to_numpy() if isinstance(values, pd.DataFrame) else values
+    return np.asarray(array, dtype=np.float32)

@@ -26,7 +26,8 @@ from stages.splits import split_path
 from stages.tracking import git_commit
 
 MODEL_CODE = Path(housing.__file__).parent
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "pandas", "numpy", "pydantic", "scipy", "xgboost", "lightgbm", "torch")
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "pandas", "numpy", "pydantic", "scipy", "xgboost", "lightgbm")
+"""What loading and predicting need: PyTorch only trains the MLP, whose forward pass is numpy (housing.mlp)."""
 
 
 def model_signature() -> ModelSignature:
