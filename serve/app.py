@@ -15,6 +15,7 @@ import secrets
 import time
 from importlib.metadata import PackageNotFoundError, version
 
+import mlflow
 import numpy as np
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -216,7 +217,7 @@ def create_app(
     @app.get("/version")
     def mlflow_version() -> Response:
         """The MLflow version this server speaks the scoring protocol of, as MLflow's own server answers."""
-        return Response(version("mlflow"), 200, mimetype="application/json")
+        return Response(mlflow.__version__, 200, mimetype="application/json")
 
     @app.get("/ready")
     def ready() -> Response:

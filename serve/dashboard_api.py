@@ -5,8 +5,8 @@ the registry, the MLP's losses and the system. They are in /openapi.json like th
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import version
 
+import mlflow
 import numpy as np
 from flask import Blueprint, Response, request, stream_with_context
 
@@ -101,7 +101,7 @@ def dashboard_api(
             memory_available_mb=host["memory_available_mb"],
             gpus=gpus,
             gpu_problem=gpu_problem,
-            versions={"housing-mlops": app_version, "mlflow": version("mlflow"), "python": host["python"]},
+            versions={"housing-mlops": app_version, "mlflow": mlflow.__version__, "python": host["python"]},
         )
         return answer(body)
 
