@@ -181,8 +181,16 @@ def _schema_lock(location: str | Path) -> Iterator[None]:
     if path is None:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
+    with lock_beside(path):
+        yield
+
+
+@contextmanager
+def lock_beside(database: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<database>.lock` (waiting for it): one process at a time of every
+    worker and replica on this host creates or upgrades the database file's schema."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 

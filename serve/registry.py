@@ -1,4 +1,5 @@
-"""What the tracking store says, for the dashboard: the registered versions, and the MLP's loss curves.
+"""What the tracking store says, for the dashboard: the registered versions, and the MLP's loss curves;
+and `create_store`, which every worker calls before its first use of the store.
 
 Both are read with the server's own MlflowClient on each request (the registry is the source of
 truth, and these pages are looked at by people, not polled by load balancers). A store that cannot
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sqlalchemy.engine import make_url
 
 from serve.payloads import EpochLoss, RegisteredVersion, RegistryModels, TrainingLoss
+from serve.prediction_log import lock_beside
 
 LOSS_METRICS = {"train_loss": "epoch_train_loss", "val_rmse": "epoch_val_rmse"}
 """EpochLoss field: the MLflow metric stages.train logs for it."""
@@ -22,6 +26,22 @@ TARGET_TRANSFORM_PARAM = "features.target_transform"
 """The run parameter naming the target the MLP was fitted to, the scale of its validation RMSE."""
 MLP_RUNS = "tags.model_family = 'mlp'"
 NEWEST_FIRST = "attributes.start_time DESC"
+
+
+def create_store(tracking_uri: str) -> None:
+    """Create an SQLite MLflow store that does not exist yet, one process at a time.
+
+    MLflow creates a missing SQLite store when a client first opens it, and migrates its schema with
+    no lock of its own: gunicorn's workers, and replicas sharing the file, starting together on no
+    store run that migration at once, and the losers fail to boot ("duplicate column name"). Under a
+    file lock beside the store the first one creates it and the others find it there. Other stores
+    (a tracking server, PostgreSQL) are left as they were.
+    """
+    database = make_url(tracking_uri).database if tracking_uri.startswith("sqlite:") else None
+    if not database or database == ":memory:":
+        return
+    with lock_beside(Path(database)):
+        MlflowClient(tracking_uri, tracking_uri).search_registered_models(max_results=1)
 
 
 def _moment(milliseconds: int | None) -> str:

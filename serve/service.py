@@ -14,7 +14,7 @@ from flask import Flask
 from serve.app import create_app
 from serve.drift import ServedDrift
 from serve.prediction_log import PredictionLog
-from serve.registry import Registry
+from serve.registry import Registry, create_store
 from serve.retrain import RetrainLauncher
 from serve.settings import Settings
 from serve.watcher import AliasWatcher
@@ -46,6 +46,7 @@ class Service:
 
 def build_service(settings: Settings, tracking_uri: str) -> Service:
     """Every part from `settings`, the models from the registry at `tracking_uri`; nothing loaded yet."""
+    create_store(tracking_uri)
     predictions = PredictionLog(settings.prediction_db, settings.retention_days)
     reload_marker = settings.reload_marker()
 
