@@ -186,7 +186,7 @@ def create_app(
     @app.post("/feedback")
     def feedback() -> Response:
         report: FeedbackRequest = validate_model(FeedbackRequest, json_body())
-        served = predictions.prediction(report.request_id, report.row)
+        served = predictions.served_prediction(report.request_id, report.row, settings.feedback_wait_seconds)
         if served is None:
             detail = ErrorDetail(
                 field="request_id", message=f"no logged prediction {report.request_id} row {report.row}"

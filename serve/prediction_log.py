@@ -8,7 +8,8 @@ Requests only put rows on a queue; one writer thread per process commits them in
 for up to BATCH_SECONDS after the first row (a commit per request would cost the request path a
 tenth of its time in the writer's share of the GIL and the database's lock). An SQLite file is in
 WAL mode, so every gunicorn worker writes to it while readers keep reading. `close()` drains the
-queue, so a clean shutdown loses nothing.
+queue, so a clean shutdown loses nothing. A feedback report may come right after its response, to any
+worker or replica, before the row is written: `served_prediction` waits for it.
 
 Each row says which role produced it: the champion or the challenger answered the client, or the
 challenger predicted in the shadow of a champion answer (never returned). A log written before roles
@@ -91,6 +92,8 @@ FROM feedback AS f JOIN predictions AS p ON p.request_id = f.request_id AND p.ro
 """)
 PURGE_EVERY_S = 3600
 BATCH_SECONDS = 0.05
+WAIT_POLL_SECONDS = 0.02
+"""How often a wait for another process's row reads the log (other writers commit every BATCH_SECONDS)."""
 SCHEMA_LOCK = 7_337_001
 """PostgreSQL advisory lock id under which one process at a time creates or upgrades the tables."""
 
@@ -229,12 +232,16 @@ def served_inputs(location: str | Path, limit: int) -> list[dict]:
     return [json.loads(row["inputs"]) for row in read(location, query)]
 
 
+QueueEntry = list[QueuedPrediction] | threading.Event | None
+"""A request's rows; an event the writer sets once everything queued before it is committed; or close()."""
+
+
 class PredictionLog:
     def __init__(self, location: str | Path, retention_days: float):
         self.location = location
         self.retention = timedelta(days=retention_days)
         create(location)
-        self._queue: queue.Queue[list[QueuedPrediction] | None] = queue.Queue()
+        self._queue: queue.Queue[QueueEntry] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="prediction-log", daemon=True)
         self._writer.start()
 
@@ -267,6 +274,25 @@ class PredictionLog:
         rows = read(self.location, query)
         return rows[0] if rows else None
 
+    def served_prediction(self, request_id: str, row: int, wait_seconds: float) -> RowMapping | None:
+        """`prediction`, waiting up to `wait_seconds` for its row: a feedback report may arrive right after
+        the response, while the row is still queued here or in another worker or replica.
+
+        This process's queue is written at once; another writer's row is polled for until it commits.
+        """
+        deadline = time.monotonic() + wait_seconds
+        self.flush(wait_seconds)
+        while (found := self.prediction(request_id, row)) is None and time.monotonic() < deadline:
+            time.sleep(WAIT_POLL_SECONDS)
+        return found
+
+    def flush(self, timeout: float) -> None:
+        """Wait until every row queued so far is committed, or `timeout` passes (a closed log has none)."""
+        if self._writer.is_alive():
+            written = threading.Event()
+            self._queue.put(written)
+            written.wait(timeout)
+
     def record_feedback(self, request_id: str, row: int, actual: float) -> None:
         """Store the observed value for a served prediction (a later report replaces an earlier one)."""
         now = timestamp(datetime.now(UTC))
@@ -293,20 +319,24 @@ class PredictionLog:
         purged_at = time.monotonic()  # monotonic counts from boot: only differences of readings mean anything
         while True:
             batch = self._next_batch()
-            rows = [entry for entries in batch if entries is not None for entry in entries]
+            rows = [row for entry in batch if isinstance(entry, list) for row in entry]
             if rows:
                 self._insert(rows)
+            for entry in batch:
+                if isinstance(entry, threading.Event):
+                    entry.set()
             if time.monotonic() - purged_at > PURGE_EVERY_S:
                 self._purge()
                 purged_at = time.monotonic()
             if None in batch:
                 return
 
-    def _next_batch(self) -> list[list[QueuedPrediction] | None]:
-        """What requests queued: wait for one entry, then take more for BATCH_SECONDS or until close()."""
+    def _next_batch(self) -> list[QueueEntry]:
+        """What requests queued: wait for one entry, then take more for BATCH_SECONDS, until a flush (someone
+        waits for the rows) or until close()."""
         batch = [self._queue.get()]
         deadline = time.monotonic() + BATCH_SECONDS
-        while batch[-1] is not None and (left := deadline - time.monotonic()) > 0:
+        while isinstance(batch[-1], list) and (left := deadline - time.monotonic()) > 0:
             try:
                 batch.append(self._queue.get(timeout=left))
             except queue.Empty:

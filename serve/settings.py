@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     )
     retention_days: float = Field(default=30, gt=0, description="Logged predictions older than this are deleted.")
     live_window: int = Field(default=500, gt=0, description="Latest feedback reports live RMSE/MAE cover.")
+    feedback_wait_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="How long POST /feedback waits for its prediction to be logged before answering 404: a"
+        " report may come right after its response, before the row is written by this worker, another"
+        " worker or another replica (each commits within a fraction of a second). An unknown request id"
+        " holds a worker this long.",
+    )
     max_batch: int = Field(default=1000, gt=0, description="Most records in one request.")
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Largest request body accepted.")
     challenger_mode: ChallengerMode = Field(

@@ -39,6 +39,20 @@ def test_feedback_gives_the_live_rmse_and_mae_of_the_served_version(app):
     assert gauge(app, "housing_live_feedback_count") == 3
 
 
+def test_feedback_sent_right_after_its_prediction_is_accepted_and_joined(tmp_path, champion_store):
+    """The prediction log writes rows behind the responses: a report must not outrun its prediction's row."""
+    with start_app(tmp_path, champion_store) as app:
+        exchanges = []
+        for number in range(200):
+            predicted = app.post("/predict", json={**RECORD, "median_income": 2 + number / 100}).get_json()
+            report = {"request_id": predicted["request_id"], "actual_value": 200_000.0 + number}
+            exchanges.append((predicted["predictions"][0]["median_house_value"], app.post("/feedback", json=report)))
+
+        assert [answer.status_code for _, answer in exchanges] == [200] * 200
+        assert all(answer.get_json()["prediction"] == pytest.approx(served, abs=0.01) for served, answer in exchanges)
+        assert gauge(app, "housing_live_feedback_count") == 200
+
+
 def test_feedback_for_an_unknown_prediction_is_a_404(app):
     response = app.post("/feedback", json={"request_id": "never-served", "actual_value": 1.0})
 
