@@ -1,26 +1,33 @@
 # syntax=docker/dockerfile:1
-# Two targets:
-#   docker build -t housing-api .                         # serve: slim CPU image running gunicorn
-#   docker build --target train -t housing-train .        # train: `dvc repro` on a GPU host (--gpus all)
+# Two targets; `make image` and `make image-train` build them with docker, or podman where no docker runs:
+#   serve (default)  the API under gunicorn, CPU only: the model package, the server and
+#                    requirements-serve.lock (no PyTorch, DVC, Dask or the test tools)
+#   train            the pipeline (`dvc repro`) and the MLflow server, from requirements-train.lock
+# Build arguments:
+#   PYTHON_IMAGE  a Debian-based Python 3.11 image with pip and venv (default: Docker Hub's slim one)
+#   TRAIN_IMAGE   the train target's base (default: PYTHON_IMAGE; a CUDA image with Python 3.11 works too)
+#   TORCH_INDEX   an extra package index for PyTorch in the train image; empty (the default) takes PyPI's
+#                 build, with CUDA on Linux; https://download.pytorch.org/whl/cpu gives a CPU-only image
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-# The train target's base. PyPI's PyTorch and XGBoost wheels bring their own CUDA runtime, so the
-# host's driver (docker run --gpus all) is all a slim Python needs; any CUDA image with Python 3.11
-# and pip works too: --build-arg TRAIN_IMAGE=<cuda image>.
 ARG TRAIN_IMAGE=${PYTHON_IMAGE}
 
-# Build the serving virtualenv: the runtime dependencies of pyproject.toml (no test or lint tools) at
-# the versions of requirements.lock, with CPU-only PyTorch. Only /opt/venv leaves this stage.
+# The serving virtualenv: exactly the packages of requirements-serve.lock (--no-deps: see ops/lock.py).
+# Only /opt/venv leaves this stage.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
-COPY requirements.lock pyproject.toml /tmp/
-RUN python -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
-        > /tmp/runtime.txt \
-    && /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu \
-        -r /tmp/runtime.txt -c /tmp/requirements.lock
+COPY requirements-serve.lock /tmp/
+RUN /opt/venv/bin/pip install --no-deps -r /tmp/requirements-serve.lock \
+    && /opt/venv/bin/pip uninstall --quiet -y pip setuptools
 
 FROM ${PYTHON_IMAGE} AS serve
+# libgomp1: the OpenMP runtime LightGBM and XGBoost load, which slim Debian images lack. Debian's
+# current one is fine, so it is not pinned.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -38,21 +45,26 @@ COPY --chown=app:app deploy/entrypoint.sh /usr/local/bin/entrypoint.sh
 USER 10001:10001
 EXPOSE 8000
 VOLUME ["/data"]
-HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 CMD ["python", "-m", "serve.healthcheck"]
 ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
 CMD ["gunicorn", "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
 
-# The training pipeline, with PyPI's CUDA builds of PyTorch and XGBoost: run it on a GPU host with
-# `docker run --gpus all -v $PWD:/work -w /work housing-train` (device: auto picks the GPU).
+# The training pipeline: run it on a host's checkout with `docker run -v $PWD:/work housing-train`
+# (on a GPU host add --gpus all; device: auto picks the GPU). It also runs the team stack's MLflow server.
 FROM ${TRAIN_IMAGE} AS train
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
-# git is only needed by DVC to read the repository; Debian's current git is fine, so it is not pinned.
+ARG TORCH_INDEX=
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH
+# git: DVC reads the repository; libgomp1: as in serve. Debian's current ones are fine, not pinned.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git \
-    && rm -rf /var/lib/apt/lists/*
-COPY requirements.lock /tmp/requirements.lock
-RUN pip install -r /tmp/requirements.lock nvidia-ml-py
+    && apt-get install -y --no-install-recommends git libgomp1 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+COPY requirements-train.lock /tmp/
+# With dependencies, unlike serve: PyPI's CUDA build of PyTorch brings its own CUDA libraries.
+# DVC refuses a checkout owned by another user (git's safe.directory): the mounted one is trusted.
+RUN python -m venv /opt/venv \
+    && pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} -r /tmp/requirements-train.lock \
+    && git config --system --add safe.directory '*'
+WORKDIR /work
 ENTRYPOINT ["dvc"]
 CMD ["repro"]

@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs-tools \
-	monitoring-tools postgres stack-up stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
+	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -115,11 +115,30 @@ docs-tools: ## Mermaid from docs/package-lock.json, for the README diagram's tes
 postgres: ## PostgreSQL 15's server programs, for the team-stack test (skipped without them)
 	test -x /usr/lib/postgresql/15/bin/initdb || command -v initdb >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql)
 
-stack-up: ## the team stack (deploy/compose.yaml): MLflow on Postgres + MinIO, API, Prometheus, Grafana
-	docker compose -f deploy/compose.yaml up -d --build
+image: ## the serving image housing-api (docker, else podman; PYTHON_IMAGE=, see Dockerfile and deploy/image.sh)
+	deploy/image.sh serve housing-api
 
-stack-down: ## stop the team stack
-	docker compose -f deploy/compose.yaml down
+image-train: ## the pipeline's image housing-train (TRAIN_IMAGE=, TORCH_INDEX=: see the Dockerfile)
+	deploy/image.sh train housing-train
+
+container-tools: ## podman, runc and mmdebstrap from Debian, for the image tests (skipped without them)
+	command -v podman >/dev/null || (apt-get update -qq && apt-get install -y -qq podman runc mmdebstrap podman-compose)
+
+# The team stack: docker compose where a Docker daemon answers, else podman-compose with the flags of
+# deploy/image.sh (runc where installed, open-file limits below the hard limits: some sandboxes need them).
+COMPOSE ?= $(if $(shell docker info >/dev/null 2>&1 && echo docker),docker compose,podman-compose \
+	$(if $(wildcard /usr/sbin/runc),--podman-args='--runtime /usr/sbin/runc') \
+	--podman-run-args='--ulimit nofile=10000:10000 --ulimit nproc=4096:4096' \
+	--podman-build-args='--ulimit nofile=10000:10000 --ulimit nproc=4096:4096')
+
+stack-up: ## the team stack (deploy/compose.yaml): MLflow on PostgreSQL + S3 (MinIO), API, Prometheus, Grafana
+	$(COMPOSE) -f deploy/compose.yaml up -d --build
+
+stack-up-offline: image image-train ## the team stack without an image registry (deploy/compose.offline.yaml): no Grafana
+	$(COMPOSE) -f deploy/compose.yaml -f deploy/compose.offline.yaml up -d postgres s3 mlflow api prometheus
+
+stack-down: ## stop the team stack (either kind; its volumes stay)
+	$(COMPOSE) -f deploy/compose.yaml down
 
 bench-serve: setup ## bench/serve: this server against `mlflow models serve`, driven by wrk
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -144,10 +163,11 @@ bench-scale: setup ## bench/scale: ingest, preprocess and the Dask families' tra
 push: setup ## dvc push to the default remote
 	dvc push
 
-lock: setup ## refresh requirements.lock after changing pyproject.toml's dependencies
+lock: setup ## refresh requirements.lock and requirements-serve.lock after changing pyproject.toml's dependencies
 	{ echo "# Exact versions of every package \`make setup\` installs (pip freeze of a working environment)."; \
 	  echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
 	  $(PYTHON) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
+	$(PYTHON) -m ops.lock
 
 clean: ## remove .venv and the docs' node_modules
 	rm -rf $(VENV) docs/node_modules

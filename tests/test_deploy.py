@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from serve.healthcheck import health_url
 from tests.conftest import PROJECT
 
 BIN = Path(sys.executable).parent
@@ -32,9 +33,21 @@ def test_the_serving_image_runs_as_non_root_with_a_healthcheck():
     assert "USER 10001:10001" in serve_stage
     copied = re.findall(r"^COPY (?:--\S+ )*(\S+)", serve_stage, re.M)
     assert copied == ["/opt/venv", "housing", "serve", "deploy/entrypoint.sh"], "the model package and the server"
-    assert "HEALTHCHECK" in serve_stage and "/health" in serve_stage
+    assert re.search(r'^HEALTHCHECK .* CMD \["python", "-m", "serve.healthcheck"\]$', serve_stage, re.M)
     assert "ENTRYPOINT" in serve_stage and "PROMETHEUS_MULTIPROC_DIR" in serve_stage
-    assert "--target train" in dockerfile and "AS train" in dockerfile
+    assert "AS train" in dockerfile
+
+
+@pytest.mark.parametrize(
+    ("bind", "url"),
+    [
+        ("0.0.0.0:8000", "http://127.0.0.1:8000/health"),
+        ("[::]:8080", "http://127.0.0.1:8080/health"),
+        ("127.0.0.1:9123", "http://127.0.0.1:9123/health"),
+    ],
+)
+def test_the_healthcheck_asks_where_gunicorn_listens(bind: str, url: str) -> None:
+    assert health_url(bind) == url
 
 
 def test_dockerignore_keeps_data_stores_and_virtualenvs_out():

@@ -1,0 +1,109 @@
+"""The serving image as shipped: built by deploy/image.sh (`make image`), started with podman against a
+store this test makes, and used as a client would: ready, a prediction equal to the same model's in
+this process, metrics, its own HEALTHCHECK, an unprivileged user, readable 4xx answers, a clean stop on
+SIGTERM and a prediction log that outlives the container."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from housing.schema import TARGET_SCALE
+from tests.conftest import free_port, registered_model
+from tests.containers import container, image, image_size, needs_podman, podman, wait_until_ready, writable_by_anyone
+from tests.serve.conftest import MODEL_NAME, RECORD, tiny_champion_store
+
+pytestmark = [pytest.mark.slow, needs_podman]
+
+MAX_IMAGE_BYTES = 1_000_000_000
+GRACEFUL_TIMEOUT_S = 10
+"""serve/gunicorn.conf.py's default: SIGTERM waits this long for requests in flight."""
+
+
+@pytest.fixture(scope="module")
+def serve_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tag = f"localhost/housing-api:test-{os.getpid()}"
+    with image("serve", tag, tmp_path_factory.mktemp("build") / "build.log") as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, migrated_store: Path) -> str:
+    folder = tmp_path_factory.mktemp("image-store")
+    uri = tiny_champion_store(folder, migrated_store)
+    writable_by_anyone(folder)
+    return uri
+
+
+@pytest.fixture(scope="module")
+def volume() -> Iterator[str]:
+    name = f"housing-predictions-{os.getpid()}"
+    podman("volume", "create", name)
+    yield name
+    podman("volume", "rm", "-f", name, check=False)
+
+
+def run_api(serve_image: str, store: str, volume: str, name: str, port: int):
+    """The API container as a user runs it, on the host's network at `port`, the store mounted where it is."""
+    folder = str(Path(store.removeprefix("sqlite:///")).parent)
+    return container(
+        serve_image,
+        name,
+        "--network",
+        "host",
+        "-e",
+        f"GUNICORN_BIND=127.0.0.1:{port}",
+        "-e",
+        f"MLFLOW_TRACKING_URI={store}",
+        "-v",
+        f"{folder}:{folder}",
+        "-v",
+        f"{volume}:/data",
+    )
+
+
+def test_the_serving_image_is_at_most_a_gigabyte(serve_image: str) -> None:
+    assert image_size(serve_image) <= MAX_IMAGE_BYTES
+
+
+def test_the_serving_image_serves_the_champion_as_shipped(serve_image: str, store: str, volume: str) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with run_api(serve_image, store, volume, f"housing-api-{os.getpid()}", port) as name:
+        wait_until_ready(url, name)
+
+        answer = requests.post(f"{url}/predict", json=RECORD, timeout=10)
+        in_process = registered_model(store, MODEL_NAME, "champion").get_raw_model().predict(pd.DataFrame([RECORD]))
+        assert answer.status_code == 200, answer.text
+        served = answer.json()["predictions"][0]["median_house_value"]
+        assert served == round(float(in_process[0]) * TARGET_SCALE, 2), "the API answers to the cent"
+
+        metrics = requests.get(f"{url}/metrics", timeout=10).text
+        assert 'flask_http_request_total{method="POST",status="200"}' in metrics, metrics
+
+        assert podman("healthcheck", "run", name, check=False).returncode == 0
+        assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
+
+        too_big = requests.post(f"{url}/predict", data=b"x" * 20_000_000, timeout=30)
+        assert too_big.status_code == 413 and too_big.json()["error"], too_big.text
+        malformed = requests.post(f"{url}/predict", json={**RECORD, "median_income": "rich"}, timeout=10)
+        assert malformed.status_code in (400, 422), malformed.text
+        assert "median_income" in malformed.text
+
+        started = time.monotonic()
+        podman("stop", "-t", "30", name)
+        stopped_in = time.monotonic() - started
+        assert stopped_in < GRACEFUL_TIMEOUT_S, f"SIGTERM took {stopped_in:.1f} s"
+        assert podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+
+    request_id = answer.json()["request_id"]
+    with run_api(serve_image, store, volume, f"housing-api-again-{os.getpid()}", port) as name:
+        wait_until_ready(url, name)
+        history = requests.get(f"{url}/predictions", params={"request_id": request_id}, timeout=10).json()
+    assert [row["request_id"] for row in history["predictions"]] == [request_id], history
