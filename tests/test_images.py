@@ -90,7 +90,8 @@ def test_the_serving_image_serves_the_champion_as_shipped(serve_image: str, stor
         assert podman("healthcheck", "run", name, check=False).returncode == 0
         assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
 
-        too_big = requests.post(f"{url}/predict", data=b"x" * 20_000_000, timeout=30)
+        body = b"[" + b"0," * 10_000_000 + b"0]"
+        too_big = requests.post(f"{url}/predict", data=body, headers={"Content-Type": "application/json"}, timeout=30)
         assert too_big.status_code == 413 and too_big.json()["error"], too_big.text
         malformed = requests.post(f"{url}/predict", json={**RECORD, "median_income": "rich"}, timeout=10)
         assert malformed.status_code in (400, 422), malformed.text
