@@ -1,10 +1,13 @@
-"""The serving image as shipped: built by deploy/image.sh (`make image`), started with podman against a
-store this test makes, and used as a client would: ready, a prediction equal to the same model's in
-this process, metrics, its own HEALTHCHECK, an unprivileged user, readable 4xx answers, a clean stop on
-SIGTERM and a prediction log that outlives the container."""
+"""The images as shipped, built by deploy/image.sh (`make image`, `make image-train`).
+
+The serving image is started with podman against a store this test makes and used as a client would:
+ready, a prediction equal to the same model's in this process, metrics, its own HEALTHCHECK, an
+unprivileged user, readable 4xx answers, a clean stop on SIGTERM and a prediction log that outlives
+the container. The train image runs `dvc repro` on a checkout and must score what the host scores."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -16,7 +19,17 @@ import requests
 
 from housing.schema import TARGET_SCALE
 from tests.conftest import free_port, registered_model
-from tests.containers import container, image, image_size, needs_podman, podman, wait_until_ready, writable_by_anyone
+from tests.containers import (
+    LIMITS,
+    container,
+    image,
+    image_size,
+    needs_podman,
+    podman,
+    wait_until_ready,
+    writable_by_anyone,
+)
+from tests.dvc_repo import make_repo
 from tests.serve.conftest import MODEL_NAME, RECORD, tiny_champion_store
 
 pytestmark = [pytest.mark.slow, needs_podman]
@@ -108,3 +121,28 @@ def test_the_serving_image_serves_the_champion_as_shipped(serve_image: str, stor
         wait_until_ready(url, name)
         history = requests.get(f"{url}/predictions", params={"request_id": request_id}, timeout=10).json()
     assert [row["request_id"] for row in history["predictions"]] == [request_id], history
+
+
+@pytest.fixture(scope="module")
+def train_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tag = f"localhost/housing-train:test-{os.getpid()}"
+    with image("train", tag, tmp_path_factory.mktemp("build") / "build.log") as built:
+        yield built
+
+
+def test_the_train_image_runs_the_pipeline_to_the_hosts_scores(
+    train_image: str, trained_repo: Path, tmp_path: Path
+) -> None:
+    """The same generated data and params as trained_repo, whose pipeline ran on the host."""
+    repo = make_repo(tmp_path, {"retrain": {"min_feedback": 20}})
+
+    done = podman(
+        "run", "--rm", "--network", "none", *LIMITS, "-v", f"{tmp_path}:{tmp_path}", "-w", repo, train_image, "repro",
+        timeout=900,
+    )  # fmt: skip
+
+    assert "promoted to champion" in done.stdout + done.stderr, done.stdout + done.stderr
+    host_scores = sorted((trained_repo / "metrics").glob("*.json"))
+    assert host_scores
+    for host in host_scores:
+        assert json.loads((repo / "metrics" / host.name).read_text()) == json.loads(host.read_text()), host.name
