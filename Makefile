@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs-tools \
-	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-predict gpu-preset bench-gpu bench-scale push lock clean
+	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-images bench-predict gpu-preset bench-gpu bench-scale push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -121,8 +121,9 @@ image: ## the serving image housing-api (docker, else podman; PYTHON_IMAGE=, see
 image-train: ## the pipeline's image housing-train (TRAIN_IMAGE=, TORCH_INDEX=: see the Dockerfile)
 	deploy/image.sh train housing-train
 
-container-tools: ## podman, runc and mmdebstrap from Debian, for the image tests (skipped without them)
-	command -v podman >/dev/null || (apt-get update -qq && apt-get install -y -qq podman runc mmdebstrap podman-compose)
+container-tools: ## podman (runc, podman-compose) and mmdebstrap from Debian, for the image tests (skipped without them)
+	command -v podman >/dev/null && command -v podman-compose >/dev/null && command -v mmdebstrap >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq podman runc mmdebstrap podman-compose)
 
 # The team stack: docker compose where a Docker daemon answers, else podman-compose with the flags of
 # deploy/image.sh (runc where installed, open-file limits below the hard limits: some sandboxes need them).
@@ -135,6 +136,7 @@ stack-up: ## the team stack (deploy/compose.yaml): MLflow on PostgreSQL + S3 (Mi
 	$(COMPOSE) -f deploy/compose.yaml up -d --build
 
 stack-up-offline: image image-train ## the team stack without an image registry (deploy/compose.offline.yaml): no Grafana
+	deploy/image.sh s3 housing-s3 -f deploy/s3/Containerfile
 	$(COMPOSE) -f deploy/compose.yaml -f deploy/compose.offline.yaml up -d postgres s3 mlflow api prometheus
 
 stack-down: ## stop the team stack (either kind; its volumes stay)
@@ -150,6 +152,10 @@ bench-profile: setup ## bench/profile: where a request's time goes in a worker u
 
 gpu-preset: setup ## the GPU preset as a DVC experiment
 	dvc exp run --name gpu-preset $(GPU_PRESET)
+
+bench-images: setup container-tools ## bench/images: the serving image's size, build and start times, and its speed against make serve (after make repro)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PYTHON) -m bench.images
 
 bench-predict: setup ## bench/predict: single-row predict time of every candidate, in process (after make repro)
 	$(PYTHON) -m bench.predict

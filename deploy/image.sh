@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build a target of the Dockerfile: deploy/image.sh serve|train TAG [more build flags]
-# (`make image`, `make image-train`). Docker where its daemon answers, else podman. PYTHON_IMAGE,
+# (`make image`, `make image-train`). CONTAINER_ENGINE=docker or podman; unset, docker where its
+# daemon answers, else podman (the project's image tests run podman). PYTHON_IMAGE,
 # TRAIN_IMAGE and TORCH_INDEX pass from the environment to the build arguments of the same names.
 #
 # With podman, for hosts that reach no image registry or only a package mirror (this project's CI):
 # - a default base image that cannot be pulled is made from Debian's own packages (mmdebstrap):
-#   Debian 12's Python 3.11, as bare as python:3.11-slim-bookworm (no documentation or locales), so whatever the wheels need at run
-#   time has to come from the Dockerfile itself;
+#   Debian 12's Python 3.11, as bare as python:3.11-slim-bookworm (no documentation or locales), so
+#   whatever the wheels need at run time has to come from the Dockerfile itself;
 # - the host's pip configuration (the files pip reads and the local folders and files they name) is
 #   mounted read-only into the build, so a mirror or wheel folder that serves the host serves the build;
 # - runc and open-file limits below the hard limits (crun and podman's defaults fail in some sandboxes).
@@ -19,7 +20,11 @@ for name in PYTHON_IMAGE TRAIN_IMAGE TORCH_INDEX; do
   if [[ -n "${!name+set}" ]]; then args+=(--build-arg "$name=${!name}"); fi
 done
 
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+engine=${CONTAINER_ENGINE:-}
+if [[ -z $engine ]]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then engine=docker; else engine=podman; fi
+fi
+if [[ $engine == docker ]]; then
   exec docker build "${args[@]}" "$@" .
 fi
 
