@@ -9,13 +9,17 @@ be reached gives an answer with the reason, not an error page.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from serve.payloads import EpochLoss, RegisteredVersion, RegistryModels, TrainingLoss
 from serve.prediction_log import lock_beside
@@ -26,22 +30,47 @@ TARGET_TRANSFORM_PARAM = "features.target_transform"
 """The run parameter naming the target the MLP was fitted to, the scale of its validation RMSE."""
 MLP_RUNS = "tags.model_family = 'mlp'"
 NEWEST_FIRST = "attributes.start_time DESC"
+STORE_LOCK = 7_337_002
+"""PostgreSQL advisory lock id under which one process at a time creates MLflow's store."""
 
 
 def create_store(tracking_uri: str) -> None:
-    """Create an SQLite MLflow store that does not exist yet, one process at a time.
+    """Create an MLflow database store that does not exist yet, one process at a time.
 
-    MLflow creates a missing SQLite store when a client first opens it, and migrates its schema with
-    no lock of its own: gunicorn's workers, and replicas sharing the file, starting together on no
+    MLflow creates a missing SQL store when a client first opens it, and migrates its schema with no
+    lock of its own: gunicorn's workers, and replicas sharing the database, starting together on no
     store run that migration at once, and the losers fail to boot ("duplicate column name"). Under a
-    file lock beside the store the first one creates it and the others find it there. Other stores
-    (a tracking server, PostgreSQL) are left as they were.
+    lock (a file beside an SQLite store, an advisory lock on PostgreSQL) the first one creates it and
+    the others find it there. Other stores (a tracking server, files) are left as they were.
     """
-    database = make_url(tracking_uri).database if tracking_uri.startswith("sqlite:") else None
-    if not database or database == ":memory:":
-        return
-    with lock_beside(Path(database)):
-        MlflowClient(tracking_uri, tracking_uri).search_registered_models(max_results=1)
+    backend = make_url(tracking_uri).get_backend_name() if tracking_uri.startswith(("sqlite:", "postgresql")) else None
+    if backend == "sqlite":
+        database = make_url(tracking_uri).database
+        if database and database != ":memory:":
+            with lock_beside(Path(database)):
+                _open_store(tracking_uri)
+    elif backend == "postgresql":
+        with _advisory_lock(tracking_uri):
+            _open_store(tracking_uri)
+
+
+def _open_store(tracking_uri: str) -> None:
+    MlflowClient(tracking_uri, tracking_uri).search_registered_models(max_results=1)
+
+
+@contextmanager
+def _advisory_lock(database_url: str) -> Iterator[None]:
+    """PostgreSQL's session lock STORE_LOCK, held on a connection of its own while the block runs."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": STORE_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": STORE_LOCK})
+    finally:
+        engine.dispose()
 
 
 def _moment(milliseconds: int | None) -> str:

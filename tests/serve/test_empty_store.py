@@ -1,16 +1,16 @@
 """`make serve` before any training run: the MLflow store does not exist yet, and every worker of every
 replica reaches for it at once. Exactly one creates it; all of them serve, say why they are not ready,
-and pick up the champion once one is registered."""
+and pick up the champion once one is registered. For an SQLite file and for an empty PostgreSQL database."""
 
 from __future__ import annotations
 
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
+import sqlalchemy
 
 from tests.conftest import eventually
 from tests.serve.conftest import RECORD, Server, register_version, start_server
@@ -23,9 +23,25 @@ CREATING = "Creating initial MLflow database tables"
 NO_CHAMPION = "cannot load models:/california-housing@champion: MlflowException: Registered Model with name="
 
 
-def schema_revision(database: Path) -> str:
-    with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+def schema_revision(store: str) -> str:
+    engine = sqlalchemy.create_engine(store)
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URI of an MLflow store nobody has opened yet."""
+    if request.param == "sqlite":
+        (tmp_path / "store").mkdir()
+        return f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    postgres = request.getfixturevalue("postgres")
+    name = f"empty_store_{tmp_path.name.lower().replace('-', '_')}"
+    postgres.create_database(name)
+    return postgres.url(name, "psycopg2")
 
 
 def workers(server: Server) -> set[int]:
@@ -41,10 +57,11 @@ def every_worker_has_reported(server: Server) -> bool:
     return len(problems(server)) >= WORKERS
 
 
-def test_replicas_of_several_workers_start_on_an_empty_store_and_wait_for_a_champion(tmp_path, migrated_store):
-    database = tmp_path / "store" / "mlflow.db"
-    database.parent.mkdir()
-    store = f"sqlite:///{database}"
+def test_replicas_of_several_workers_start_on_an_empty_store_and_wait_for_a_champion(
+    tmp_path: Path, migrated_store: Path, empty_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = empty_store
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL store's artifacts go to ./mlruns
     with ThreadPoolExecutor(2) as starting:  # both replicas boot at the same time
         booting = [
             starting.submit(start_server, tmp_path / name, store, GUNICORN_WORKERS=str(WORKERS)) for name in "ab"
@@ -62,7 +79,7 @@ def test_replicas_of_several_workers_start_on_an_empty_store_and_wait_for_a_cham
             assert {answer.status_code for answer in readiness} == {503}
             assert all("champion" in answer.json()["problem"] for answer in readiness)
         assert sum(replica.logs().count(CREATING) for replica in replicas) == 1
-        assert schema_revision(database) == schema_revision(migrated_store)
+        assert schema_revision(store) == schema_revision(f"sqlite:///{migrated_store}")
 
         register_version(store)
 
