@@ -53,7 +53,9 @@ CMD ["gunicorn", "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
 # (on a GPU host add --gpus all; device: auto picks the GPU). It also runs the team stack's MLflow server.
 FROM ${TRAIN_IMAGE} AS train
 ARG TORCH_INDEX=
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH
+# VIRTUAL_ENV: stages/python runs the stages on it, not on a .venv the mounted checkout may hold.
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 # git: DVC reads the repository; libgomp1: as in serve. Debian's current ones are fine, not pinned.
 # hadolint ignore=DL3008
 RUN apt-get update \

@@ -17,7 +17,11 @@ from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMet
 
 QUIET_THREADS = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": "1"}
 NO_PROGRESS_BARS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # a model load is not a terminal session
-for variable, value in {**QUIET_THREADS, **NO_PROGRESS_BARS}.items():
+# A worker tries the tracking server once at boot and its watcher retries on its own: MLflow's default of
+# 7 retries with backoff kept a booting worker from answering /ready for over a minute while the
+# server was down.
+FEW_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
+for variable, value in {**QUIET_THREADS, **NO_PROGRESS_BARS, **FEW_RETRIES}.items():
     os.environ.setdefault(variable, value)
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tests.servers import Postgres
 
 PROJECT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.containers"]  # project_image, the images built once per test run
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # model loads in tests are not terminals
 os.environ.pop("MLFLOW_TRACKING_URI", None)  # `make test` exports the checkout's store: tests use their own
 T = TypeVar("T")

@@ -45,17 +45,6 @@ def build(target: str, tag: str, log: Path) -> float:
     return time.monotonic() - started
 
 
-@contextmanager
-def image(target: str, tag: str, log: Path) -> Iterator[str]:
-    """An image built for the enclosed tests, removed afterwards with whatever its build left behind."""
-    build(target, tag, log)
-    try:
-        yield tag
-    finally:
-        podman("rmi", "-f", tag, check=False)
-        podman("image", "prune", "-f", check=False)
-
-
 def image_size(tag: str) -> int:
     """Bytes, uncompressed, as `podman image inspect` reports them."""
     return int(podman("image", "inspect", "--format", "{{.Size}}", tag).stdout)
@@ -81,8 +70,9 @@ def wait_until_ready(url: str, name: str, timeout: float = 180) -> float:
                 return time.monotonic() - started
         except requests.RequestException:
             pass
-        state = podman("inspect", "--format", "{{.State.Status}}", name).stdout.strip()
-        assert state == "running", podman("logs", name, check=False).stdout
+        inspected = podman("inspect", "--format", "{{.State.Status}}", name, check=False)
+        if inspected.returncode == 0:  # else `podman run` has not created it yet
+            assert inspected.stdout.strip() == "running", podman("logs", name, check=False).stdout
         time.sleep(0.5)
     raise AssertionError(f"{name} not ready in {timeout} s:\n{podman('logs', name, check=False).stdout}")
 

@@ -34,7 +34,6 @@ from tests.containers import (
     PODMAN,
     needs_podman,
     podman,
-    project_image,  # noqa: F401  (the fixture, shared with the other image tests)
     wait_until_ready,
 )
 from tests.dvc_repo import MODEL_NAME, make_repo
@@ -136,7 +135,7 @@ def debian_base() -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(project_image: Callable[[str], str]) -> Iterator[Stack]:  # noqa: F811
+def stack(project_image: Callable[[str], str]) -> Iterator[Stack]:
     """The stack's containers created, none started; removed at the end with their volumes, network and
     the stand-in images built for them."""
     run = uuid.uuid4().hex[:8]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,6 @@ from tests.conftest import free_port, registered_model
 from tests.containers import (
     LIMITS,
     container,
-    image,
     image_size,
     needs_podman,
     podman,
@@ -40,10 +39,8 @@ GRACEFUL_TIMEOUT_S = 10
 
 
 @pytest.fixture(scope="module")
-def serve_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tag = f"localhost/housing-api:test-{os.getpid()}"
-    with image("serve", tag, tmp_path_factory.mktemp("build") / "build.log") as built:
-        yield built
+def serve_image(project_image: Callable[[str], str]) -> str:
+    return project_image("serve")
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +121,8 @@ def test_the_serving_image_serves_the_champion_as_shipped(serve_image: str, stor
 
 
 @pytest.fixture(scope="module")
-def train_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tag = f"localhost/housing-train:test-{os.getpid()}"
-    with image("train", tag, tmp_path_factory.mktemp("build") / "build.log") as built:
-        yield built
+def train_image(project_image: Callable[[str], str]) -> str:
+    return project_image("train")
 
 
 def test_the_train_image_runs_the_pipeline_to_the_hosts_scores(

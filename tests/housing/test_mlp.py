@@ -67,7 +67,8 @@ sys.meta_path.insert(0, NoTorch())
 import numpy as np, skops.io
 import housing.fast, housing.mlp
 model = skops.io.load({str(saved)!r}, trusted=skops.io.get_untrusted_types(file={str(saved)!r}))
-np.testing.assert_array_equal(model.predict(np.load({str(tmp_path / "X.npy")!r})), np.load({str(tmp_path / "expected.npy")!r}))
+predicted = model.predict(np.load({str(tmp_path / "X.npy")!r}))
+np.testing.assert_array_equal(predicted, np.load({str(tmp_path / "expected.npy")!r}))
 assert "torch" not in sys.modules
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True)
