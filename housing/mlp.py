@@ -71,7 +71,9 @@ class TorchMLPRegressor(RegressorMixin, BaseEstimator):
 
 
 def _silu(x: np.ndarray) -> np.ndarray:
-    return x / (np.float32(1) + np.exp(-x))
+    # exp(-x) overflows to inf below x of about -88 in float32, where x / inf is SiLU's limit there, -0.
+    with np.errstate(over="ignore"):
+        return x / (np.float32(1) + np.exp(-x))
 
 
 def _float32(values: pd.DataFrame | np.ndarray) -> np.ndarray:

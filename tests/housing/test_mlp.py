@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -35,6 +36,21 @@ def test_the_forward_pass_equals_torchs_network_with_the_same_weights(dropout: f
     predicted = model.predict(X)
     assert predicted.dtype == np.float32
     np.testing.assert_allclose(predicted, expected, rtol=2e-6, atol=1e-6)
+
+
+def test_far_outside_the_training_range_it_predicts_silently_as_torch_does() -> None:
+    model = fitted()
+    net = network(model.n_features_in_, list(model.hidden_layers), 0.0)
+    net.load_state_dict({name: torch.from_numpy(array) for name, array in model.weights_.items()})
+    X = np.full((3, 6), 1e6, dtype=np.float32) * np.array([[1], [-1], [0.5]], dtype=np.float32)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predicted = model.predict(X)
+
+    with torch.no_grad():
+        expected = net.eval()(torch.from_numpy(X)).reshape(-1).numpy() * model.y_scale_ + model.y_mean_
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5)
 
 
 def test_the_weights_are_the_best_epochs_plain_arrays() -> None:
