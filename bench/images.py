@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,8 @@ def container_command(store: str, work: Path) -> list[str]:
     """`podman run` of the image on the host's network, the checkout's store mounted where it is."""
     root = str(repo_root())
     predictions = work / "container-data"
-    predictions.mkdir(mode=0o777)
+    predictions.mkdir()
+    predictions.chmod(0o777)  # the container's unprivileged user writes its log there
     return [
         *PODMAN, "run", "--rm", "--name", "housing-api-bench", "--network", "host", *LIMITS,
         "-e", f"GUNICORN_BIND=127.0.0.1:{CONTAINER_PORT}", "-e", f"MLFLOW_TRACKING_URI={store}",
@@ -84,23 +86,26 @@ def host_env(store: str, work: Path) -> dict[str, str]:
     }
 
 
-def start_to_ready(command: list[str], work: Path) -> tuple[subprocess.Popen, float]:
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=(work / "container.log").open("w"), stderr=subprocess.STDOUT)
-    wait_until_ready(f"http://127.0.0.1:{CONTAINER_PORT}", "housing-api-bench")
-    return process, round(time.monotonic() - started, 1)
-
-
 def load(url: str, script: Path, seconds: int) -> dict:
-    return run_wrk(url, script, CONCURRENCY, seconds, close=True)
+    result = run_wrk(f"{url}/predict", script, CONCURRENCY, seconds, close=True)
+    if result["errors"]:
+        raise RuntimeError(f"{url}/predict: {result['errors']} of {result['requests']} answers were errors")
+    return result
 
 
 def compare(script: Path, seconds: int, rounds: int, work: Path, store: str) -> tuple[list[dict], float]:
     """Alternate the host server and the container under the same load; the container's start time."""
     host = start(host_command(), host_env(store, work), f"http://127.0.0.1:{HOST_PORT}/ready", work / "host.log")
-    container, ready_s = start_to_ready(container_command(store, work), work)
+    started = time.monotonic()
+    log = (work / "container.log").open("w")
+    container = subprocess.Popen(container_command(store, work), stdout=log, stderr=subprocess.STDOUT)
     runs = []
     try:
+        try:
+            wait_until_ready(f"http://127.0.0.1:{CONTAINER_PORT}", "housing-api-bench")
+        except AssertionError as error:
+            raise RuntimeError(f"the container did not start:\n{(work / 'container.log').read_text()}") from error
+        ready_s = round(time.monotonic() - started, 1)
         for round_ in range(rounds):
             for server, port in (("make serve", HOST_PORT), ("container", CONTAINER_PORT)):
                 runs.append({"server": server, "round": round_, **load(f"http://127.0.0.1:{port}", script, seconds)})
@@ -114,8 +119,7 @@ def compare(script: Path, seconds: int, rounds: int, work: Path, store: str) -> 
 
 def summary(runs: list[dict]) -> dict:
     def best(server: str, key: str) -> float:
-        values = sorted(run[key] for run in runs if run["server"] == server)
-        return values[len(values) // 2]
+        return round(statistics.median(run[key] for run in runs if run["server"] == server), 2)
 
     figures = {
         server: {"requests_per_s": best(server, "requests_per_s"), "p99_ms": best(server, "p99_ms")}

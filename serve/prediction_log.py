@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -193,9 +194,14 @@ def lock_beside(database: Path) -> Iterator[None]:
     """Hold an exclusive lock on `<database>.lock` (waiting for it): one process at a time of every
     worker and replica on this host creates or upgrades the database file's schema."""
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(database.with_name(database.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # Read-only: flock needs no more, and a lock file another user created (a server started as root
+    # beside a container's unprivileged one) must not stop this process.
+    descriptor = os.open(database.with_name(database.name + ".lock"), os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(descriptor)
 
 
 def read(location: str | Path, query: Any, parameters: dict[str, Any] | None = None) -> list[RowMapping]:

@@ -7,7 +7,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import multiprocessing.synchronize
+import os
+import pwd
+import shutil
 import sqlite3
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +21,8 @@ from sqlalchemy import func, select
 
 from serve import history
 from serve.payloads import HistoryFilters
-from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine
+from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine, lock_beside
+from tests.conftest import in_forked_child
 
 LEGACY_SCHEMA = """
 CREATE TABLE predictions (
@@ -168,3 +173,27 @@ def test_a_later_feedback_report_replaces_an_earlier_one(location):
     (error,) = log.live_errors(window=10)
     assert error == LiveError(3, "champion", count=1, rmse=pytest.approx(10.0), mae=pytest.approx(10.0))
     assert log.prediction("r", 0)["prediction"] == 100.0 and log.prediction("r", 1) is None
+
+
+def lock_as_nobody(database: Path) -> str:
+    """Take the lock beside `database` as the unprivileged user `nobody` (this forked child drops root)."""
+    nobody = pwd.getpwnam("nobody")
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+    with lock_beside(database):
+        return "locked"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to leave a lock file another user cannot write")
+def test_a_lock_file_left_by_another_user_does_not_stop_a_server():
+    """A server started as root beside a container's unprivileged one: the lock file is root's, 0644.
+    (In a folder of its own outside pytest's, which only root may enter.)"""
+    folder = Path(tempfile.mkdtemp(prefix="shared-log-"))
+    try:
+        folder.chmod(0o777)
+        with lock_beside(folder / "predictions.db"):
+            pass
+
+        assert in_forked_child(lock_as_nobody, folder / "predictions.db") == "locked"
+    finally:
+        shutil.rmtree(folder)
