@@ -58,7 +58,7 @@ def container(tag: str, name: str, *run_args: str) -> Iterator[str]:
         yield name
     finally:
         print(podman("logs", name, check=False).stdout[-5000:])
-        podman("rm", "-f", "-t", "0", name, check=False)
+        podman("rm", "-f", "-v", "-t", "0", name, check=False)
 
 
 def wait_until_ready(url: str, name: str, timeout: float = 180) -> float:

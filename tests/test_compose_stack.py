@@ -121,7 +121,7 @@ def remove_project(project: str) -> None:
     label = f"label=io.podman.compose.project={project}"
     containers = podman("ps", "-a", "-q", "--filter", label).stdout.split()
     if containers:
-        podman("rm", "-f", "-t", "0", *containers, check=False)
+        podman("rm", "-f", "-v", "-t", "0", *containers, check=False)
     for kind in ("volume", "network"):
         names = podman(kind, "ls", "-q", "--filter", label).stdout.split()
         if names:
