@@ -10,7 +10,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from ops.lock import CPU_BUILDS, NOT_SERVED
+from ops.lock import CPU_BUILDS, NOT_SERVED, lock_file, serve_pins, train_pins
+from ops.lock import PROJECT as PROJECT_NAME
 from tests.conftest import PROJECT
 
 
@@ -66,3 +67,25 @@ def test_the_serving_lock_holds_everything_its_packages_require() -> None:
             if nested.marker and not any(nested.marker.evaluate({"extra": extra}) for extra in extras_wanted or {""}):
                 continue
             wanted.append(nested)
+
+
+RESOLVED = [("housing-mlops", "0.1.0"), ("nvidia-nccl-cu12", "2.32.3"), ("torch", "2.13.0+cpu"), ("xgboost", "3.2.0")]
+
+
+def test_the_serving_pins_take_cpu_builds_and_leave_out_the_project_and_nccl() -> None:
+    assert serve_pins(RESOLVED) == ["torch==2.13.0+cpu", "xgboost-cpu==3.2.0"]
+
+
+def test_the_train_pins_name_releases_not_builds() -> None:
+    assert train_pins(RESOLVED) == ["nvidia-nccl-cu12==2.32.3", "torch==2.13.0", "xgboost==3.2.0"]
+    assert PROJECT_NAME not in "".join(train_pins(RESOLVED))
+
+
+def test_a_lock_file_says_what_it_is_and_sorts_its_pins() -> None:
+    text = lock_file("Some image's packages", ["Zeta==1", "alpha==2"])
+
+    assert text.splitlines() == [
+        "# Some image's packages, resolved by pip under requirements.lock (ops/lock.py). Regenerate with `make lock`.",
+        "alpha==2",
+        "Zeta==1",
+    ]
