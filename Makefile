@@ -169,7 +169,7 @@ bench-scale: setup ## bench/scale: ingest, preprocess and the Dask families' tra
 push: setup ## dvc push to the default remote
 	dvc push
 
-lock: setup ## refresh requirements.lock and requirements-serve.lock after changing pyproject.toml's dependencies
+lock: setup ## refresh requirements.lock and the images' locks (ops/lock.py) after changing pyproject.toml's dependencies
 	{ echo "# Exact versions of every package \`make setup\` installs (pip freeze of a working environment)."; \
 	  echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
 	  $(PYTHON) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
