@@ -240,7 +240,13 @@ def test_the_pipeline_in_the_train_container_registers_a_champion_with_its_artif
 def test_the_api_container_serves_that_champion(stack: Stack, trained: str) -> None:
     wait_until_ready(stack.url("api"), stack.container("api"), timeout=120)
 
-    info = requests.get(f"{stack.url('api')}/model/info", timeout=10).json()
+    # /ready came from one worker: another may still be loading the champion (a 503 until it has).
+    info = eventually(
+        lambda: (answer := requests.get(f"{stack.url('api')}/model/info", timeout=10)).ok and answer.json(),
+        "the champion's /model/info",
+        60,
+        stack.logger("api"),
+    )
 
     assert (info["name"], info["version"], info["alias"]) == (MODEL_NAME, 1, "champion"), info
 
@@ -257,8 +263,12 @@ def test_a_prediction_and_its_feedback_land_in_the_postgres_prediction_log(stack
     url = stack.url("api")
     wait_until_ready(url, stack.container("api"), timeout=120)
 
-    answer = requests.post(f"{url}/predict", json=RECORD, timeout=30)
-    assert answer.status_code == 200, answer.text
+    answer = eventually(  # every worker answers once it has loaded the champion
+        lambda: (response := requests.post(f"{url}/predict", json=RECORD, timeout=30)).ok and response,
+        "a prediction",
+        60,
+        stack.logger("api"),
+    )
     request_id = answer.json()["request_id"]
     feedback = requests.post(f"{url}/feedback", json={"request_id": request_id, "actual_value": 250_000}, timeout=30)
     assert feedback.status_code == 200, feedback.text

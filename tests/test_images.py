@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from housing.schema import TARGET_SCALE
-from tests.conftest import free_port, registered_model
+from tests.conftest import eventually, free_port, registered_model
 from tests.containers import (
     LIMITS,
     container,
@@ -88,9 +88,14 @@ def test_the_serving_image_serves_the_champion_as_shipped(serve_image: str, stor
     with run_api(serve_image, store, volume, f"housing-api-{os.getpid()}", port) as name:
         wait_until_ready(url, name)
 
-        answer = requests.post(f"{url}/predict", json=RECORD, timeout=10)
+        def predict() -> requests.Response | None:
+            response = requests.post(f"{url}/predict", json=RECORD, timeout=10)
+            return response if response.ok else None
+
+        # /ready came from one worker: the other may still be loading the champion (a 503 until it has).
+        answer = eventually(predict)
         in_process = registered_model(store, MODEL_NAME, "champion").get_raw_model().predict(pd.DataFrame([RECORD]))
-        assert answer.status_code == 200, answer.text
+        assert answer is not None, "no 200 from /predict in 30 s"
         served = answer.json()["predictions"][0]["median_house_value"]
         assert served == round(float(in_process[0]) * TARGET_SCALE, 2), "the API answers to the cent"
 
