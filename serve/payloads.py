@@ -154,6 +154,10 @@ class InvocationsResponse(BaseModel):
     predictions: list[float] = Field(description="Model output in the model's unit, $100,000, as MLflow serves it.")
 
 
+BIGINT_MAX = 2**63 - 1
+"""The largest integer SQLite and PostgreSQL compare with: a larger one in a query overflowed into a 500."""
+
+
 class HistoryFilters(BaseModel):
     """Which logged predictions: every filter given must hold (none given: all of them)."""
 
@@ -161,7 +165,7 @@ class HistoryFilters(BaseModel):
 
     since: AwareDatetime | None = Field(default=None, description="Logged at or after this moment (with its offset).")
     until: AwareDatetime | None = Field(default=None, description="Logged before this moment.")
-    model_version: int | None = Field(default=None, ge=1)
+    model_version: int | None = Field(default=None, ge=1, le=BIGINT_MAX)
     role: Role | None = None
     ocean_proximity: OceanProximity | None = None
     min_price: float | None = Field(default=None, ge=0, description="Predicted dollars at least this.")
@@ -198,7 +202,7 @@ class HistoryFilters(BaseModel):
 
 class PredictionsQuery(HistoryFilters):
     limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=BIGINT_MAX)
 
 
 class ExportQuery(HistoryFilters):

@@ -100,6 +100,8 @@ def test_pages_split_the_filtered_rows_without_overlap(served):
         ("since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until"),
         ("ocean_proximity=MOON", "ocean_proximity"),
         ("colour=red", "colour"),
+        ("model_version=9223372036854775808", "model_version"),  # past SQL's bigint: it overflowed into a 500
+        ("offset=1202142571603991729899559907753984", "offset"),
     ],
 )
 def test_a_bad_filter_is_refused_naming_it(served, query, field):
