@@ -22,11 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
+from bench.provenance import provenance
 from bench.serve import records, run_wrk, start, stop, wrk_script
-from stages.telemetry import cpu_name
 from stages.tracking import repo_root, tracking_uri
 from tests.containers import LIMITS, PODMAN, image_size, podman, wait_until_ready
 
@@ -143,9 +142,7 @@ def main() -> None:
         script = wrk_script(work, "single", json.dumps(records(1)[0]))
         runs, ready_s = compare(script, args.seconds, args.rounds, work, store)
     result = {
-        "date": date.today().isoformat(),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-        "command": " ".join(["python -m bench.images", *sys.argv[1:]]),
+        **provenance("bench.images"),
         "load": f"wrk, single records to /predict, concurrency {CONCURRENCY}, new connection per request",
         "workers": int(os.environ.get("GUNICORN_WORKERS", "2")),
         "image_bytes": image_size(TAG),

@@ -22,6 +22,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
+from bench.provenance import provenance
 from housing.fast import fast_path, single_threaded
 from housing.schema import HousingRow
 from serve.payloads import records_columns
@@ -71,7 +72,8 @@ def main() -> None:
     for name in pipelines:
         summary[f"{FAST} {name}"]["speed_up"] = round(median_us[name] / median_us[f"{FAST} {name}"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"rounds": args.rounds, "single_row": summary}, indent=2) + "\n")
+    report = {**provenance("bench.predict"), "rounds": args.rounds, "single_row": summary}
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{'candidate':<20}{'median µs':>10}{'p99 µs':>10}{'vs lightgbm':>13}{'fast speed-up':>15}")
     for name, figures in summary.items():
         speed_up = f"{figures['speed_up']:>14.2f}x" if "speed_up" in figures else ""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+from bench.provenance import provenance
 from bench.serve import BIN_DIR, THREAD_PINNING, records, run_wrk, start, stop, worker_used, wrk_script
 from housing.fast import LightGBMRows, XGBoostTrees
 from stages.tracking import tracking_uri
@@ -141,6 +142,7 @@ def main() -> None:
     ]
     worker_class = worker_used(work / "serve.log")
     report = {
+        **provenance("bench.profile"),
         "worker_class": worker_class,
         "prediction_path": path,
         "load": load,

@@ -27,6 +27,7 @@ from pathlib import Path
 import psutil
 import yaml
 
+from bench.provenance import provenance
 from stages.dask_engine import DASK_FIT
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -159,7 +160,8 @@ def main() -> None:
     for copies in args.copies:
         rows += measure_size(copies, args.source, args.families, args.engines, args.rounds)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"rounds": args.rounds, "rows": rows}, indent=2) + "\n")
+        report = {**provenance("bench.scale"), "rounds": args.rounds, "rows": rows}
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
     print_table(rows)
 
 

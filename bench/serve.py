@@ -32,9 +32,9 @@ from pathlib import Path
 import pandas as pd
 import requests
 
+from bench.provenance import provenance
 from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS
 from serve.settings import Settings
-from stages.telemetry import cpu_name
 from stages.tracking import repo_root, tracking_uri
 
 SCENARIOS = [("single", 1), ("single", 8), ("single", 32), ("batch100", 8)]
@@ -253,7 +253,7 @@ def main() -> None:
 
     summary = summarise(runs, args.worker_classes)
     formats = summarise_formats(runs, args.worker_classes[0])
-    report = {"machine": machine(), "worker_classes": args.worker_classes, "threads": args.threads}
+    report = {**provenance("bench.serve"), "worker_classes": args.worker_classes, "threads": args.threads}
     report |= {"keep_alive_s": args.keep_alive, "prediction_log": checks}
     report |= {"summary": summary, "formats": formats, "runs": runs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -348,10 +348,6 @@ def cells(result: dict) -> str:
 def errors(result: dict) -> str:
     """Non-2xx responses, and socket errors after a slash when there are any."""
     return f"{result['errors']}" + (f" / {result['socket_errors']} socket" if result["socket_errors"] else "")
-
-
-def machine() -> str:
-    return f"{os.cpu_count()} CPUs, {cpu_name()}"
 
 
 if __name__ == "__main__":
