@@ -107,8 +107,7 @@ def decision(status_file: Path) -> None:
         test_rmse = outcome["metrics"]["test_rmse"]
         print(
             f"registered v{outcome['version']} ({outcome['model_family']}, test RMSE {test_rmse:.4f});"
-            f" previous champion on the same test split: {outcome['previous_champion_test_rmse']:.4f};"
-            f" alias: {outcome['alias']}"
+            f" alias: {outcome['alias']}; the gate: {outcome['comparison']['summary']}"
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
@@ -23,12 +25,25 @@ def rmse_difference_intervals(
     so the interval reflects how the candidates differ, not how hard the rows happen to be. A positive
     difference means the reference is better; an interval containing 0 is noise at this size.
     """
-    squared_errors = np.column_stack([(predicted[name] - actual) ** 2 for name in predicted])
-    counts = np.random.default_rng(seed).multinomial(len(actual), np.full(len(actual), 1 / len(actual)), resamples)
-    resampled_rmse = np.sqrt(counts @ squared_errors / len(actual))
-    point_rmse = np.sqrt(squared_errors.mean(axis=0))
-    names = list(predicted)
+    return pooled_rmse_difference_intervals([(actual, predicted)], reference, resamples, seed)
+
+
+def pooled_rmse_difference_intervals(
+    samples: Sequence[tuple[np.ndarray, dict[str, np.ndarray]]], reference: str, resamples: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """The paired bootstrap of rmse_difference_intervals over several independent test sets (say, one
+    per split seed), each scored by the same candidates: the difference is the mean over the sets of
+    each set's RMSE difference, and each resample draws every set's rows afresh."""
+    names = list(samples[0][1])
     column = names.index(reference)
+    rng = np.random.default_rng(seed)
+    point_rmse = np.zeros(len(names))
+    resampled_rmse = np.zeros((resamples, len(names)))
+    for actual, predicted in samples:
+        squared_errors = np.column_stack([(predicted[name] - actual) ** 2 for name in names])
+        counts = rng.multinomial(len(actual), np.full(len(actual), 1 / len(actual)), resamples)
+        resampled_rmse += np.sqrt(counts @ squared_errors / len(actual)) / len(samples)
+        point_rmse += np.sqrt(squared_errors.mean(axis=0)) / len(samples)
     intervals = {}
     for index, name in enumerate(names):
         if name == reference:

@@ -132,6 +132,10 @@ class RegisterParams(Section):
     min_improvement: float = Field(
         ge=0, description="Test RMSE the candidate must beat the champion by to take the alias."
     )
+    min_rows: PositiveInt = Field(
+        description="Fewest test rows unseen by the champion (neither trained nor selected on) to compare on;"
+        " with fewer the new version is not promoted on test RMSE."
+    )
 
 
 class RetrainParams(Section):

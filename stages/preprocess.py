@@ -18,28 +18,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from housing.schema import BLOCK_ID, LABELLED_COLUMNS, NUMERIC_COLUMNS, RAW_COLUMNS, row_errors
+from housing.schema import LABELLED_COLUMNS, row_errors
 from stages.atomic import atomic_path, write_json
 from stages.errors import StageError, exits_cleanly
 from stages.params import PreprocessParams, load_params
-from stages.raw import originals, read_ingested_csv
+from stages.raw import block_hashes, read_ingested_csv
 from stages.splits import SPLITS, split_path
 
 SHOWN_PROBLEMS = 20
 
 
 def split_labels(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
-    """Assign each block to train, val or test from a seeded hash of its first row's features, and
-    each row to its block's split.
-
-    Numbers are hashed as floats, so `41` and `41.0` in different batches land in the same split.
-    """
-    first = originals(frame)
-    values = first[RAW_COLUMNS].astype(dict.fromkeys(NUMERIC_COLUMNS, float))
-    hashes = pd.util.hash_pandas_object(values, index=False, hash_key=f"{seed:016d}"[-16:])
-    unit = hashes.to_numpy(dtype=np.uint64) / np.float64(2**64)
-    labels = np.select([unit < test_fraction, unit < test_fraction + val_fraction], ["test", "val"], "train")
-    return frame[BLOCK_ID].map(pd.Series(labels, index=first[BLOCK_ID])).to_numpy()
+    """Assign each block to train, val or test from a seeded hash of its original row's features, and
+    each row to its block's split."""
+    unit = block_hashes(frame, hash_key=f"{seed:016d}"[-16:]) / np.float64(2**64)
+    return np.select([unit < test_fraction, unit < test_fraction + val_fraction], ["test", "val"], "train")
 
 
 def report_problems(problems: list[tuple[int, str, str]]) -> None:

@@ -3,11 +3,12 @@
     python -m stages.register --scores metrics --models models --splits data/processed \
         --golden golden --receipt reports/registered.json
 
-The new version takes the `champion` alias only when its test RMSE beats the current champion's,
-scored now on the current test split, by `register.min_improvement`; otherwise it becomes the
-`challenger`. A champion this code cannot load (one trained by an older layout of the model code)
-cannot be scored or served, so the new version takes its place. The receipt records what happened,
-for DVC and for people.
+The new version takes the `champion` alias only when it beats the current champion by
+`register.min_improvement` in test RMSE on the test rows neither has seen (stages.gate); otherwise it
+becomes the `challenger`. A champion this code cannot load (one trained by an older layout of the
+model code) cannot be scored or served, so the new version takes its place. Each version records its
+lineage (stages.lineage) for the next comparison. The receipt records what happened and on which
+rows, for DVC and for people.
 
 Works from the DVC-tracked model folder, not from a run id: when DVC restored a train stage from its
 run cache, that stage logged no run in this store, so the folder is logged here first. The model's
@@ -20,58 +21,43 @@ import argparse
 import json
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import mlflow
-import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
 from housing.golden import GOLDEN_FILE
 from housing.registry import CHALLENGER, CHAMPION
-from housing.scores import regression_scores
 from stages.atomic import write_json
 from stages.errors import StageError, exits_cleanly
-from stages.params import CANDIDATES, MlflowParams, RegisterParams, load_params
+from stages.gate import Gate
+from stages.lineage import record_lineage
+from stages.params import CANDIDATES, EvaluateParams, MlflowParams, PreprocessParams, RegisterParams, load_params
+from stages.saved_models import load_saved_model
 from stages.selection import best_on_validation
-from stages.splits import load_split
 from stages.tracking import configure_tracking, lineage_tags
 
 
-def logged_model_uri(client: MlflowClient, folder: Path, golden: Path) -> str:
-    """URI of the logged model behind `folder`, its golden set added to its artifacts as GOLDEN_FILE;
-    the folder is logged in a new run first if this store lacks it."""
+def logged_model(client: MlflowClient, folder: Path, golden: Path) -> tuple[str, str]:
+    """URI and run id of the logged model behind `folder`, its golden set added to its artifacts as
+    GOLDEN_FILE; the folder is logged in a new run first if this store lacks it."""
     if not golden.is_file():
         raise StageError(f"{golden}: no golden set; run the evaluate stage first")
     model_id = Model.load(folder).model_id
     with tempfile.TemporaryDirectory(prefix="golden-") as scratch:
         named = Path(shutil.copyfile(golden, Path(scratch) / GOLDEN_FILE))
         try:
-            client.get_logged_model(model_id)
+            source_run_id = client.get_logged_model(model_id).source_run_id
         except MlflowException:
             with mlflow.start_run(run_name=f"restore {folder.name}", tags=lineage_tags()) as run:
                 mlflow.log_artifacts(str(folder), artifact_path="model")
                 mlflow.log_artifact(str(named), artifact_path="model")
-            return f"runs:/{run.info.run_id}/model"
+            return f"runs:/{run.info.run_id}/model", run.info.run_id
         client.log_model_artifact(model_id, str(named))
-    return f"models:/{model_id}"
-
-
-def champion_test_rmse(client: MlflowClient, name: str, splits: Path) -> float | None:
-    """Test RMSE of the current champion on today's test split; None when there is none it can score."""
-    try:
-        client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
-    X_test, y_test = load_split(splits, "test")
-    try:
-        predicted = np.asarray(mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").predict(X_test)).ravel()
-    except Exception as error:  # e.g. trained by an older layout of the model code: it cannot be served either
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
-        print(f"register: the current champion cannot be loaded by this code, so it is replaced ({reason})")
-        return None
-    return regression_scores(y_test, predicted)["rmse"]
+    return f"models:/{model_id}", source_run_id
 
 
 def evaluated(scores: Path) -> dict[str, dict]:
@@ -93,6 +79,9 @@ def main() -> None:
     args = parser.parse_args()
     params: RegisterParams = load_params("register")
     tracking: MlflowParams = load_params("mlflow")
+    split: PreprocessParams = load_params("preprocess")
+    evaluate: EvaluateParams = load_params("evaluate")
+    seed: int = load_params("seed")
 
     evaluation = evaluated(args.scores)
     family = best_on_validation(evaluation)
@@ -100,16 +89,18 @@ def main() -> None:
 
     configure_tracking(tracking.experiment)
     client = MlflowClient()
-    previous_rmse = champion_test_rmse(client, params.model_name, args.splits)
-    promote = previous_rmse is None or scores["test_rmse"] < previous_rmse - params.min_improvement
+    gate = Gate(client, params, args.splits, evaluate.bootstrap_resamples, seed)
+    decision = gate.decide(load_saved_model(args.models, family))
+    uri, run_id = logged_model(client, args.models / family, args.golden / f"{family}.parquet")
     tags = {
         **lineage_tags(),
         "model_family": family,
         **{name: str(value) for name, value in scores.items()},
+        **record_lineage(client, run_id, args.splits, seed, split),
+        **decision.tags(),
     }
-    logged = logged_model_uri(client, args.models / family, args.golden / f"{family}.parquet")
-    version = mlflow.register_model(logged, params.model_name, tags=tags)
-    alias = CHAMPION if promote else CHALLENGER
+    version = mlflow.register_model(uri, params.model_name, tags=tags)
+    alias = CHAMPION if decision.promote else CHALLENGER
     client.set_registered_model_alias(params.model_name, alias, version.version)
 
     write_json(
@@ -121,13 +112,16 @@ def main() -> None:
             "source": version.source,
             "model_family": family,
             "metrics": scores,
-            "previous_champion_test_rmse": previous_rmse,
-            "promoted": promote,
+            "promoted": decision.promote,
             "alias": alias,
+            "comparison": asdict(decision),
         },
     )
-    outcome = "promoted to champion" if promote else f"kept as challenger (champion test RMSE {previous_rmse})"
-    print(f"register: {params.model_name} v{version.version} ({family}, test RMSE {scores['test_rmse']:.4f}) {outcome}")
+    outcome = "promoted to champion" if decision.promote else "kept as challenger"
+    print(
+        f"register: {params.model_name} v{version.version} ({family}, test RMSE {scores['test_rmse']:.4f})"
+        f" {outcome}: {decision.summary}"
+    )
 
 
 if __name__ == "__main__":

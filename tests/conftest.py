@@ -51,6 +51,7 @@ TINY_PARAMS = {
         "lightgbm": {"n_estimators": 40, "early_stopping_rounds": 10, "min_child_samples": 5},
         "mlp": {"hidden_layers": [16], "epochs": 5, "batch_size": 64},
     },
+    "register": {"min_rows": 10},
 }
 
 
@@ -129,8 +130,16 @@ def registered_model(store_uri: str, name: str, alias: str) -> mlflow.pyfunc.PyF
     """The version `alias` names, loaded through pyfunc as evaluate loads models (no global MLflow state)."""
     import mlflow
 
-    client = mlflow.MlflowClient(store_uri, store_uri)
-    location = client.get_model_version_download_uri(name, client.get_model_version_by_alias(name, alias).version)
+    return registered_version(
+        store_uri, name, mlflow.MlflowClient(store_uri).get_model_version_by_alias(name, alias).version
+    )
+
+
+def registered_version(store_uri: str, name: str, version: int | str) -> mlflow.pyfunc.PyFuncModel:
+    """A registered version, loaded as registered_model loads one."""
+    import mlflow
+
+    location = mlflow.MlflowClient(store_uri, store_uri).get_model_version_download_uri(name, str(version))
     return mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(location, tracking_uri=store_uri))
 
 

@@ -10,11 +10,16 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from housing.golden import GOLDEN_FILE
 from housing.schema import RAW_COLUMNS
+from housing.scores import regression_scores
 from stages.params import MODEL_PARAMS
-from tests.conftest import logged_runs, registered_model, run_stage
+from stages.preprocess import split_labels
+from stages.raw import read_ingested_csv
+from tests.conftest import logged_runs, registered_model, registered_version, run_stage
+from tests.dvc_repo import sh, stages_run
 from tests.legacy_layout import register_legacy_champion
 from tests.synthetic import housing_frame
 
@@ -64,9 +69,13 @@ def test_first_model_becomes_champion_and_an_equal_one_only_challenger(repo, mlf
     (restore_run,) = logged_runs(mlflow_uri, NAME)
     assert restore_run.info.run_name == f"restore {best}" and restore_run.info.run_id in first["source"]
 
-    second, _ = register(repo)
+    second, output = register(repo)
     assert second["promoted"] is False and second["alias"] == "challenger"
-    assert second["previous_champion_test_rmse"] == pytest.approx(evaluation[best]["test_rmse"])
+    comparison = second["comparison"]
+    assert comparison["champion_version"] == 1 and comparison["compared_rows"] == comparison["test_rows"]
+    assert comparison["champion_test_rmse"] == comparison["new_test_rmse"] == evaluation[best]["test_rmse"]
+    assert comparison["difference"] == 0 and comparison["low"] == comparison["high"] == 0
+    assert f"kept as challenger: on {comparison['test_rows']} of {comparison['test_rows']} test rows" in output
 
     client = mlflow.MlflowClient(mlflow_uri)
     assert int(client.get_model_version_by_alias(NAME, "champion").version) == 1
@@ -98,7 +107,56 @@ def test_a_champion_of_the_former_layout_is_replaced(repo, mlflow_uri, tmp_path)
     receipt, output = register(repo)
 
     assert receipt["promoted"] is True and receipt["version"] == 2
-    assert receipt["previous_champion_test_rmse"] is None
-    assert "the current champion cannot be loaded by this code, so it is replaced" in output
+    assert receipt["comparison"]["champion_version"] == 1 and receipt["comparison"]["compared_rows"] is None
+    assert "the current champion v1 cannot be loaded by this code, so it is replaced" in output
     assert "stages.features" in output
     assert int(mlflow.MlflowClient(mlflow_uri).get_model_version_by_alias(NAME, "champion").version) == 2
+
+
+def test_a_changed_split_compares_only_the_test_rows_the_champion_never_saw(repo):
+    """Champion v1 trained and was selected on seed 42's train and val blocks; seed 7's test split holds
+    many of them. The gate scores v1 and the new version only on the rest, or refuses when too few."""
+    raw = read_ingested_csv(repo / "data" / "raw" / "housing.csv")
+    fractions = yaml.safe_load((repo / "params.yaml").read_text())["preprocess"]
+    before, after = (split_labels(raw, fractions["val_fraction"], fractions["test_fraction"], seed) for seed in (42, 7))
+    unseen = before[after == "test"] == "test"
+    rows, test_rows = int(unseen.sum()), int((after == "test").sum())
+    assert 0 < rows < test_rows
+
+    output = sh(repo, "dvc", "exp", "run", "-S", "seed=7", "-S", f"register.min_rows={rows + 1}")
+    refused = json.loads((repo / "reports" / "registered.json").read_text())
+    assert refused["promoted"] is False and refused["version"] == 2
+    assert refused["comparison"] | {"summary": None} == {
+        "promote": False,
+        "summary": None,
+        "champion_version": 1,
+        "test_rows": test_rows,
+        "compared_rows": rows,
+        "champion_test_rmse": None,
+        "new_test_rmse": None,
+        "difference": None,
+        "low": None,
+        "high": None,
+    }
+    assert (
+        f"kept as challenger: only {rows} of {test_rows} test rows unseen by champion v1"
+        f" (register.min_rows is {rows + 1}): not compared on test RMSE"
+    ) in output
+
+    output = sh(repo, "dvc", "exp", "run", "-S", "seed=7", "-S", f"register.min_rows={rows}")
+    assert stages_run(output) == {"register"}
+    receipt = json.loads((repo / "reports" / "registered.json").read_text())
+    test = pd.read_parquet(repo / "data" / "processed" / "test.parquet")[unseen]
+    actual = test["median_house_value"].to_numpy() / 100_000
+    store = f"sqlite:///{repo / 'mlflow.db'}"
+    rmse = {
+        version: regression_scores(actual, registered_version(store, NAME, version).predict(test[RAW_COLUMNS]))["rmse"]
+        for version in (1, receipt["version"])
+    }
+    comparison = receipt["comparison"]
+    assert comparison["compared_rows"] == rows and comparison["champion_test_rmse"] == pytest.approx(rmse[1], abs=1e-5)
+    assert comparison["new_test_rmse"] == pytest.approx(rmse[receipt["version"]], abs=1e-5)
+    assert receipt["promoted"] is (comparison["difference"] < 0)
+    assert comparison["low"] <= comparison["difference"] <= comparison["high"]
+    tags = mlflow.MlflowClient(store).get_model_version(NAME, str(receipt["version"])).tags
+    assert tags["gate.compared_rows"] == str(rows) and tags["lineage.seed"] == "7"
