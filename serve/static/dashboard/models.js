@@ -12,7 +12,8 @@ async function loadVersions() {
     const aliases = document.createElement("span");
     aliases.append(...v.aliases.map(badge));
     return [v.version, aliases, v.model_family, localTime(v.created_at), score(v.metrics.val_rmse),
-      score(v.metrics.test_rmse), score(v.metrics.test_mae), score(v.metrics.test_r2), (v.run_id || "").slice(0, 8)];
+      score(v.metrics.test_rmse), score(v.metrics.test_mae), score(v.metrics.test_r2), (v.run_id || "").slice(0, 8),
+      v.tags["gate.summary"] || "–"];
   }));
   const scored = registry.versions.filter((v) => v.metrics.test_rmse !== undefined).reverse();
   chart("scores", [{ type: "bar", x: scored.map((v) => `v${v.version} ${v.aliases.join(" ")}`),

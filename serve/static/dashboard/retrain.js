@@ -12,6 +12,7 @@ function showStatus(status) {
   setText("state", last.state || "never ran");
   setText("decision", last.retrain === undefined ? "–" : last.retrain ? (last.dry_run ? "retrain (dry run)" : "retrain") : "no retrain");
   setText("outcome", last.outcome ? `v${last.outcome.version} ${last.outcome.alias}` : last.error ? "failed" : "–");
+  setText("comparison", last.outcome?.comparison?.summary || "–");
   setText("reasons", last.error || (last.reasons || []).join("; "));
   const stages = last.stages || { ran: [], skipped: [] };
   const rows = [...stages.ran.map((name) => [name, "ran"]), ...stages.skipped.map((name) => [name, "skipped: unchanged"])];
