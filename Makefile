@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs-tools \
-	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-images bench-predict gpu-preset bench-gpu bench-scale push lock clean
+	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-images bench-predict gpu-preset bench-gpu bench-quality bench-scale push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -162,6 +162,9 @@ bench-predict: setup ## bench/predict: single-row predict time of every candidat
 
 bench-gpu: setup ## bench/gpu: every family on the CPU and on the GPU, one table
 	$(PYTHON) -m bench.gpu
+
+bench-quality: setup ## bench/quality: every candidate's test RMSE over 5 split seeds, against plain LightGBM (SOURCE=housing.csv)
+	$(PYTHON) -m bench.quality $(if $(SOURCE),--source $(abspath $(SOURCE)))
 
 bench-scale: setup ## bench/scale: ingest, preprocess and the Dask families' train at 20k, 200k, 2M rows, local and dask (SOURCE=housing.csv)
 	$(PYTHON) -m bench.scale --source $(SOURCE)

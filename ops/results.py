@@ -43,9 +43,10 @@ def table(metrics: Path, reports: Path) -> str:
         mark = " *" if candidate == receipt["model_family"] else ""
         cells = (*(f"{scores[name]:.4f}" for name in COLUMNS), f"{fit_seconds:.1f}", interval(intervals.get(candidate)))
         rows.append((candidate + mark, *cells))
-    promoted = "promoted to champion" if receipt["promoted"] else "kept as challenger (it did not beat the champion)"
+    promoted = "promoted to champion" if receipt["promoted"] else "kept as challenger"
     footnotes = [
         f"* best validation RMSE: registered as {receipt['model_name']} v{receipt['version']}, {promoted}",
+        f"  ({receipt['comparison']['summary']})",
         "  (paired bootstrap of the test rows; an interval around 0 is noise)",
     ]
     return "\n".join([*aligned(rows), *footnotes])

@@ -37,6 +37,7 @@ def outputs(tmp_path: Path) -> Path:
         "model_family": "mlp",
         "promoted": True,
         "alias": "champion",
+        "comparison": {"promote": True, "summary": "no champion yet"},
     }
     write(tmp_path / "reports" / "registered.json", receipt)
     intervals = {
@@ -70,7 +71,8 @@ def test_one_row_per_candidate_with_the_registered_one_marked_and_the_noise_flag
     ]
     assert rows["xgboost"][-1] == "noise"
     assert rows["mlp"][1] == "*" and rows["mlp"][-1] == "5.0", "the selected one has no difference to itself"
-    assert lines[-2] == "* best validation RMSE: registered as california-housing v3, promoted to champion"
+    assert lines[-3] == "* best validation RMSE: registered as california-housing v3, promoted to champion"
+    assert lines[-2] == "  (no champion yet)"
     assert max(map(len, lines)) <= 120
 
 
