@@ -23,7 +23,7 @@ GPU_PRESET = $(shell $(PYTHON) -m ops.presets gpu)
 EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs-tools \
+.PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs docs-serve docs-tools \
 	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-images bench-predict gpu-preset bench-gpu bench-quality bench-scale push lock clean
 
 help: ## list the targets
@@ -109,7 +109,16 @@ browser: ## Debian's Chromium, for the browser test (skipped without it)
 monitoring-tools: ## Debian's Prometheus and promtool, for the monitoring tests (skipped without them)
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
-docs-tools: ## Mermaid from docs/package-lock.json, for the README diagram's test (skipped without it)
+# The manual: docs/ and mkdocs.yml; the generated pages come from the code (ops/docs_hooks.py).
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs
+
+docs: setup docs-tools ## the manual as a site in site/: mkdocs build --strict (a broken link or anchor fails)
+	$(MKDOCS) build --strict
+
+docs-serve: setup docs-tools ## the manual on http://127.0.0.1:8001, rebuilt on every edit
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8001
+
+docs-tools: ## Mermaid from docs/package-lock.json, which the manual serves itself (no CDN) and the diagram tests draw with
 	test -f docs/node_modules/mermaid/dist/mermaid.min.js || npm ci --prefix docs --no-audit --no-fund
 
 postgres: ## PostgreSQL 15's server programs, for the team-stack test (skipped without them)
