@@ -1,4 +1,4 @@
-"""Screenshots of the dashboard's pages from a running server, for the README.
+"""Screenshots of the dashboard's pages from a running server, for the manual (docs/dashboard/).
 
     python -m bench.screenshots http://127.0.0.1:8000 docs/dashboard [--token ADMIN_TOKEN]
 

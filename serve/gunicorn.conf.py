@@ -1,7 +1,7 @@
 """Gunicorn settings for serve.wsgi:app (environment variables GUNICORN_* / SERVE_* override).
 
 Sync workers, which bench/serve measured faster here than gthread workers with kept-alive connections
-(README, "Serving speed"): a sync worker closes each connection after its response, and on 2 cores
+(docs/serving.md, "Serving speed"): a sync worker closes each connection after its response, and on 2 cores
 the threads' hand-offs cost more than new connections. GUNICORN_WORKER_CLASS=gthread keeps them
 alive. A stop (SIGTERM) waits for requests in flight up to the graceful timeout; idle kept-alive
 connections do not hold it up. Model libraries get one thread per worker: LightGBM, XGBoost and
