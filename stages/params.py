@@ -37,8 +37,8 @@ class IngestParams(Section):
 
 class PreprocessParams(Section):
     on_invalid: Literal["drop", "fail"] = Field(description="What to do with rows that break the schema.")
-    val_fraction: Fraction
-    test_fraction: Fraction
+    val_fraction: Fraction = Field(description="Share of the blocks in the validation split (model selection).")
+    test_fraction: Fraction = Field(description="Share of the blocks in the test split (reported, never chosen on).")
 
 
 class FeatureParams(Section):
@@ -55,43 +55,45 @@ class LinearParams(Section):
 
 
 class RandomForestParams(Section):
-    n_estimators: PositiveInt
-    max_depth: PositiveInt | None
-    min_samples_leaf: PositiveInt
-    max_features: Annotated[float, Field(gt=0, le=1)]
+    n_estimators: PositiveInt = Field(description="Trees in the forest.")
+    max_depth: PositiveInt | None = Field(description="Deepest a tree may grow; null for no limit.")
+    min_samples_leaf: PositiveInt = Field(description="Fewest training rows in a leaf.")
+    max_features: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of the features tried at each split.")
 
 
 class XGBoostParams(Section):
-    n_estimators: PositiveInt
-    learning_rate: Annotated[float, Field(gt=0)]
-    max_depth: PositiveInt
-    min_child_weight: Annotated[float, Field(ge=0)]
-    subsample: Annotated[float, Field(gt=0, le=1)]
-    colsample_bytree: Annotated[float, Field(gt=0, le=1)]
-    early_stopping_rounds: PositiveInt
+    n_estimators: PositiveInt = Field(description="Most boosting rounds; early stopping usually ends sooner.")
+    learning_rate: Annotated[float, Field(gt=0)] = Field(description="Shrinkage of each round's trees.")
+    max_depth: PositiveInt = Field(description="Deepest a tree may grow.")
+    min_child_weight: Annotated[float, Field(ge=0)] = Field(description="Least hessian weight in a child.")
+    subsample: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of the rows each tree sees.")
+    colsample_bytree: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of the features each tree sees.")
+    early_stopping_rounds: PositiveInt = Field(description="Stop after this many rounds without a better val RMSE.")
     seeds: PositiveInt = Field(description="Boosters bagged over seeds seed, seed+1, ...: the model is their mean.")
 
 
 class LightGBMParams(Section):
-    n_estimators: PositiveInt
-    learning_rate: Annotated[float, Field(gt=0)]
-    num_leaves: Annotated[int, Field(ge=2)]
-    min_child_samples: PositiveInt
-    subsample: Annotated[float, Field(gt=0, le=1)]
-    colsample_bytree: Annotated[float, Field(gt=0, le=1)]
-    early_stopping_rounds: PositiveInt
+    n_estimators: PositiveInt = Field(description="Most boosting rounds; early stopping usually ends sooner.")
+    learning_rate: Annotated[float, Field(gt=0)] = Field(description="Shrinkage of each round's trees.")
+    num_leaves: Annotated[int, Field(ge=2)] = Field(description="Most leaves in a tree.")
+    min_child_samples: PositiveInt = Field(description="Fewest training rows in a leaf.")
+    subsample: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of the rows each tree sees.")
+    colsample_bytree: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of the features each tree sees.")
+    early_stopping_rounds: PositiveInt = Field(description="Stop after this many rounds without a better val RMSE.")
     seeds: PositiveInt = Field(description="Boosters bagged over seeds seed, seed+1, ...: the model is their mean.")
 
 
 class MLPParams(Section):
-    hidden_layers: list[PositiveInt] = Field(min_length=1)
-    dropout: Annotated[float, Field(ge=0, lt=1)]
-    batch_size: PositiveInt
-    epochs: PositiveInt
-    learning_rate: Annotated[float, Field(gt=0)]
-    weight_decay: Annotated[float, Field(ge=0)]
-    lr_schedule: Literal["constant", "cosine", "plateau"]
-    early_stopping_patience: PositiveInt
+    hidden_layers: list[PositiveInt] = Field(min_length=1, description="Width of each hidden layer, input side first.")
+    dropout: Annotated[float, Field(ge=0, lt=1)] = Field(description="Dropout after each hidden layer.")
+    batch_size: PositiveInt = Field(description="Rows per optimiser step.")
+    epochs: PositiveInt = Field(description="Most passes over the training rows; early stopping usually ends sooner.")
+    learning_rate: Annotated[float, Field(gt=0)] = Field(description="AdamW's starting learning rate.")
+    weight_decay: Annotated[float, Field(ge=0)] = Field(description="AdamW's decoupled weight decay.")
+    lr_schedule: Literal["constant", "cosine", "plateau"] = Field(
+        description="Learning rate over the epochs: fixed, cosine decay, or halved when val RMSE stalls."
+    )
+    early_stopping_patience: PositiveInt = Field(description="Stop after this many epochs without a better val RMSE.")
     compile: bool = Field(description="torch.compile the network for training (pays off on a GPU).")
 
 
@@ -99,8 +101,8 @@ class DaskParams(Section):
     """The cluster `engine: dask` trains on: a LocalCluster of this many processes, unless
     DASK_SCHEDULER_ADDRESS (not a tracked param: where it runs changes no result) names a scheduler."""
 
-    workers: PositiveInt
-    threads_per_worker: PositiveInt
+    workers: PositiveInt = Field(description="Worker processes of the LocalCluster the stage starts.")
+    threads_per_worker: PositiveInt = Field(description="Threads of each of those workers.")
     partitions: PositiveInt = Field(description="Row chunks the training matrix is split into on the cluster.")
 
 
@@ -152,7 +154,7 @@ class RetrainParams(Section):
 
 
 class MlflowParams(Section):
-    experiment: str = Field(min_length=1)
+    experiment: str = Field(min_length=1, description="MLflow experiment the training runs are logged in.")
 
 
 MODEL_PARAMS: dict[str, type[Section]] = {
