@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.markdown_text import table
+from ops.results import interval
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results"
@@ -189,6 +190,35 @@ def profile_table(result: dict[str, Any]) -> str:
     return intro + "\n\n" + table(["part of the request", "share of the worker's CPU", "µs per request"], rows)
 
 
+def quality_tables(result: dict[str, Any]) -> str:
+    """bench/quality: each candidate's test RMSE over the split seeds, against the plain reference, and
+    the blend's pooled paired difference to it; then each seed's run."""
+    against = result["blend_against"]
+    candidates = {**result["candidates"], "recipe (the candidate validation selects)": result["recipe"]}
+    rows = [
+        (
+            name,
+            figures["mean"],
+            figures["std"],
+            f"{figures['min']} to {figures['max']}",
+            f"{figures['ratio_to_reference']:.3f}",
+            interval(against.get(name)),
+        )
+        for name, figures in candidates.items()
+    ]
+    header = ["candidate", "mean test RMSE", "std", "range", "/ reference", "minus the blend, pooled 95% interval"]
+    seeds = [
+        (seed["seed"], seed["selected"], number(seed["test_rows"]), seed["pipeline_s"], seed["test_rmse"]["reference"])
+        for seed in result["seeds"]
+    ]
+    intro = (
+        f"{len(result['seeds'])} split seeds, {number(result['resamples'])} bootstrap resamples; the reference is"
+        f" {result['reference']}. RMSE in $100,000. Wall time {number(result['wall_s'])} s."
+    )
+    per_seed = table(["seed", "selected", "test rows", "pipeline s", "reference test RMSE"], seeds)
+    return f"{intro}\n\n{table(header, rows)}\n\n{per_seed}"
+
+
 def generic_tables(result: dict[str, Any]) -> str:
     """Any result file: its scalars in one table, then each nested list or mapping as a table of its own."""
     scalars = [(key, number(value)) for key, value in result.items() if key not in PROVENANCE and _is_scalar(value)]
@@ -230,5 +260,6 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "gpu": gpu_table,
     "predict": predict_table,
     "profile": profile_table,
+    "quality": quality_tables,
     "scale": scale_table,
 }
