@@ -1,8 +1,5 @@
-"""The registry aliases the pipeline assigns and the server watches."""
+"""The registry's names, until serve/ imports them from housing.names, their one home (then this goes)."""
 
-CHAMPION = "champion"
-"""The version that answers requests."""
-CHALLENGER = "challenger"
-"""A newer version that has not beaten the champion; served beside it in shadow or split mode."""
-DEFAULT_MODEL_NAME = "california-housing"
-"""What the server looks up when SERVE_MODEL_NAME is unset: the name params.yaml registers under."""
+from housing.names import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME
+
+__all__ = ["CHALLENGER", "CHAMPION", "DEFAULT_MODEL_NAME"]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from housing.registry import CHALLENGER, CHAMPION
+from housing.names import CHALLENGER, CHAMPION
 from stages.errors import StageError, exits_cleanly
 from stages.params import RegisterParams, load_params
 from stages.tracking import tracking_uri

@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from housing.names import MODEL_FAMILY
 from stages.errors import StageError, exits_cleanly
 from stages.params import CANDIDATES
 
@@ -40,7 +41,7 @@ def table(metrics: Path, reports: Path) -> str:
     for candidate in CANDIDATES:
         scores = read_json(metrics / f"{candidate}.json")
         fit_seconds = read_json(reports / "train" / f"{candidate}.json")["fit_seconds"]
-        mark = " *" if candidate == receipt["model_family"] else ""
+        mark = " *" if candidate == receipt[MODEL_FAMILY] else ""
         cells = (*(f"{scores[name]:.4f}" for name in COLUMNS), f"{fit_seconds:.1f}", interval(intervals.get(candidate)))
         rows.append((candidate + mark, *cells))
     promoted = "promoted to champion" if receipt["promoted"] else "kept as challenger"

@@ -34,7 +34,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from housing.drift import DriftThresholds
-from housing.registry import CHAMPION
+from housing.names import CHAMPION
 from serve import prediction_log
 from serve.drift import served_traffic_drift, training_profile
 from serve.retrain_lock import LOCK, RECORDS, STATUS, RetrainRunning, hold

@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline
 
 from housing.ensemble import WeightedAverage
 from housing.features import grouped_folds
+from housing.names import MODEL_FAMILY
 from housing.scores import regression_scores
 from stages.atomic import write_json
 from stages.device import resolve_device
@@ -149,8 +150,8 @@ def main() -> None:
     }
 
     configure_tracking(tracking.experiment)
-    with mlflow.start_run(run_name=BLEND, tags={**lineage_tags(), "model_family": BLEND}):
-        mlflow.log_params({"model_family": BLEND, "seed": seed, "blend.chosen": chosen, "blend.folds": params.folds})
+    with mlflow.start_run(run_name=BLEND, tags={**lineage_tags(), MODEL_FAMILY: BLEND}):
+        mlflow.log_params({MODEL_FAMILY: BLEND, "seed": seed, "blend.chosen": chosen, "blend.folds": params.folds})
         mlflow.log_params({"blend.members": ",".join(params.members)})
         mlflow.log_metrics({f"weight_{family}": weight for family, weight in candidates[chosen].items()})
         mlflow.log_metrics({f"out_of_fold_rmse_{family}": rmse for family, rmse in report["out_of_fold_rmse"].items()})

@@ -18,7 +18,7 @@ import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from housing.registry import CHAMPION
+from housing.names import CHAMPION
 from housing.scores import regression_scores, rmse_difference_intervals
 from stages.lineage import block_keys, blocks_seen_by
 from stages.params import RegisterParams

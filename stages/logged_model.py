@@ -20,6 +20,7 @@ from mlflow.types import ColSpec, Schema
 from sklearn.pipeline import Pipeline
 
 import housing
+from housing.names import MODEL_FAMILY
 from housing.schema import TARGET_SCALE, HousingRow
 from stages.atomic import atomic_path
 from stages.splits import split_path
@@ -60,7 +61,7 @@ def log_pipeline(pipeline: Pipeline, family: str, input_example: pd.DataFrame, t
         pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
         code_paths=[str(MODEL_CODE)],
         metadata={
-            "model_family": family,
+            MODEL_FAMILY: family,
             "target_unit_dollars": TARGET_SCALE,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "train_data_sha256": train_sha256,

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from housing.drift import DriftThresholds
+from housing.names import MLP_FAMILY
 from stages.errors import StageError
 
 PARAMS_FILE = Path("params.yaml")
@@ -162,7 +163,7 @@ MODEL_PARAMS: dict[str, type[Section]] = {
     "random_forest": RandomForestParams,
     "xgboost": XGBoostParams,
     "lightgbm": LightGBMParams,
-    "mlp": MLPParams,
+    MLP_FAMILY: MLPParams,
 }
 """The model families, in pipeline order: the one list of them. params.yaml has a `train` section for
 each (dvc.yaml's train stages are one per section), and stages.families a builder for each."""

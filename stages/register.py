@@ -30,7 +30,7 @@ from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
 from housing.golden import GOLDEN_FILE
-from housing.registry import CHALLENGER, CHAMPION
+from housing.names import CHALLENGER, CHAMPION, MODEL_FAMILY
 from stages.atomic import write_json
 from stages.errors import StageError, exits_cleanly
 from stages.gate import Gate
@@ -94,7 +94,7 @@ def main() -> None:
     uri, run_id = logged_model(client, args.models / family, args.golden / f"{family}.parquet")
     tags = {
         **lineage_tags(),
-        "model_family": family,
+        MODEL_FAMILY: family,
         **{name: str(value) for name, value in scores.items()},
         **record_lineage(client, run_id, args.splits, seed, split),
         **decision.tags(),
@@ -110,7 +110,7 @@ def main() -> None:
             "version": int(version.version),
             "run_id": version.run_id,
             "source": version.source,
-            "model_family": family,
+            MODEL_FAMILY: family,
             "metrics": scores,
             "promoted": decision.promote,
             "alias": alias,

@@ -20,6 +20,7 @@ from mlflow.entities import Metric
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH
 from sklearn.pipeline import Pipeline
 
+from housing.names import EPOCH_SAMPLES_PER_S, EPOCH_TRAIN_LOSS, EPOCH_VAL_RMSE, MODEL_FAMILY, feature_param
 from housing.scores import regression_scores
 from housing.target import final_estimator
 from stages.atomic import write_json
@@ -40,9 +41,9 @@ def log_safe(telemetry: dict, text: bool) -> dict:
 
 
 EPOCH_METRICS = {
-    "epoch_samples_per_s": "epoch_samples_per_s_",
-    "epoch_train_loss": "epoch_train_loss_",
-    "epoch_val_rmse": "epoch_val_rmse_",
+    EPOCH_SAMPLES_PER_S: "epoch_samples_per_s_",
+    EPOCH_TRAIN_LOSS: "epoch_train_loss_",
+    EPOCH_VAL_RMSE: "epoch_val_rmse_",
 }
 """MLflow metric name: the MLP's per-epoch attribute (the dashboard's Retrain page draws the two losses)."""
 
@@ -85,7 +86,7 @@ def main() -> None:
     mlflow.set_system_metrics_sampling_interval(1)
     mlflow.set_system_metrics_samples_before_logging(1)
     with mlflow.start_run(
-        run_name=args.model, log_system_metrics=True, tags={**lineage_tags(), "model_family": args.model}
+        run_name=args.model, log_system_metrics=True, tags={**lineage_tags(), MODEL_FAMILY: args.model}
     ):
         with training_engine(engine, args.model, cluster) as fit, fit_telemetry(device) as telemetry:
             started = time.perf_counter()
@@ -101,10 +102,10 @@ def main() -> None:
             "val": regression_scores(y_val, pipeline.predict(X_val)),
             "telemetry": telemetry,
         }
-        mlflow.log_params({"model_family": args.model, "seed": seed, "engine": engine})
+        mlflow.log_params({MODEL_FAMILY: args.model, "seed": seed, "engine": engine})
         mlflow.log_params(log_safe(telemetry, text=True))
         mlflow.log_metrics(log_safe(telemetry, text=False))
-        mlflow.log_params({f"features.{key}": value for key, value in features.model_dump().items()})
+        mlflow.log_params({feature_param(key): value for key, value in features.model_dump().items()})
         mlflow.log_params({f"train.{args.model}.{key}": value for key, value in model_params.model_dump().items()})
         mlflow.log_metrics({"fit_seconds": scores["fit_seconds"], "train_samples_per_s": scores["train_samples_per_s"]})
         mlflow.log_metrics(
