@@ -61,11 +61,12 @@ def scratch_environment(store: Path, source: Path | None) -> dict[str, str]:
     return environment
 
 
-def run_pipeline(work: Path, seed: int, source: Path | None) -> tuple[Path, float]:
-    """A clone of the committed project in `work`, its pipeline run to evaluate with `seed`; its folder
-    and the wall time of the run."""
+def run_pipeline(work: Path, commit: str, seed: int, source: Path | None) -> tuple[Path, float]:
+    """A clone of the project at `commit` in `work`, its pipeline run to evaluate with `seed`; its
+    folder and the wall time of the run."""
     repo = work / "repo"
-    git("clone", "--quiet", "--local", str(PROJECT), str(repo))
+    git("clone", "--quiet", "--local", "--no-checkout", str(PROJECT), str(repo))
+    git("checkout", "--quiet", commit, cwd=repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     (repo / "params.yaml").write_text(yaml.safe_dump({**params, "seed": seed}, sort_keys=False))
     started = time.perf_counter()
@@ -85,9 +86,11 @@ def reference_predictions(splits: Path, seed: int) -> np.ndarray:
     return model.predict(X_test[RAW_COLUMNS].astype(categorical))
 
 
-def measure_seed(work: Path, seed: int, source: Path | None) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+def measure_seed(
+    work: Path, commit: str, seed: int, source: Path | None
+) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
     """One split: its summary, its test targets, and each candidate's test predictions (the reference's too)."""
-    repo, seconds = run_pipeline(work, seed, source)
+    repo, seconds = run_pipeline(work, commit, seed, source)
     splits = repo / "data" / "processed"
     _, actual = load_split(splits, "test")
     predicted = {
@@ -145,17 +148,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PROJECT / "bench/results/quality.json")
     args = parser.parse_args()
     if git("status", "--porcelain", "--untracked-files=no"):
-        print("bench.quality: the work tree has uncommitted changes; the scratch clones run the last commit")
+        print("bench.quality: the work tree has uncommitted changes; the scratch clones run HEAD as it is now")
+    commit = git("rev-parse", "HEAD")
     started = time.perf_counter()
     seeds, samples = [], []
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as scratch:
         for seed in args.seeds:
-            summary, actual, predicted = measure_seed(Path(scratch) / f"seed-{seed}", seed, args.source)
+            summary, actual, predicted = measure_seed(Path(scratch) / f"seed-{seed}", commit, seed, args.source)
             seeds.append(summary)
             samples.append((actual, predicted))
     report = {
         **provenance("bench.quality"),
-        "commit": git("rev-parse", "HEAD"),
+        "commit": commit,
         "wall_s": round(time.perf_counter() - started, 1),
         "reference": "lightgbm.LGBMRegressor() defaults on the raw columns, fitted on each train split",
         "resamples": RESAMPLES,
