@@ -212,10 +212,6 @@ class HousingFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.feature_names_out_
 
-    def __setstate__(self, state: dict) -> None:
-        """Models saved before the similar-blocks features existed have none, and predict as they did."""
-        super().__setstate__({"similar": (), "similarity_index_": None, **state})
-
 
 def grouped_folds(
     rows: int, folds: int, seed: int, groups: np.ndarray | None = None

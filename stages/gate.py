@@ -61,7 +61,7 @@ class Gate:
             return Decision(promote=True, summary="no champion yet")
         try:
             champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        except Exception as error:  # e.g. trained by an older layout of the model code: it cannot be served either
+        except Exception as error:  # whatever stops this code loading it stops the server too
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
             summary = f"the current champion v{version} cannot be loaded by this code, so it is replaced ({reason})"
             return Decision(promote=True, summary=summary, champion_version=version)

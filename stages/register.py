@@ -5,10 +5,9 @@
 
 The new version takes the `champion` alias only when it beats the current champion by
 `register.min_improvement` in test RMSE on the test rows neither has seen (stages.gate); otherwise it
-becomes the `challenger`. A champion this code cannot load (one trained by an older layout of the
-model code) cannot be scored or served, so the new version takes its place. Each version records its
-lineage (stages.lineage) for the next comparison. The receipt records what happened and on which
-rows, for DVC and for people.
+becomes the `challenger`. A champion this code cannot load cannot be scored or served, so the new
+version takes its place. Each version records its lineage (stages.lineage) for the next comparison.
+The receipt records what happened and on which rows, for DVC and for people.
 
 Works from the DVC-tracked model folder, not from a run id: when DVC restored a train stage from its
 run cache, that stage logged no run in this store, so the folder is logged here first. The model's

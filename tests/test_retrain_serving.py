@@ -13,9 +13,9 @@ from housing.schema import RAW_COLUMNS, records
 from serve.prediction_log import PredictionLog
 from tests.conftest import eventually
 from tests.dvc_repo import MODEL_NAME, retrain, stages_run, status, versions
-from tests.legacy_layout import register_legacy_champion
 from tests.serve.conftest import ADMIN_TOKEN, start_app
 from tests.synthetic import drifted_frame
+from tests.unloadable_model import register_unloadable_champion
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +72,8 @@ def test_the_api_starts_a_retrain_in_the_background_and_never_two_at_once(
 
 
 def test_a_champion_this_code_cannot_load_is_a_reason_to_retrain(repo: Path, tmp_path: Path) -> None:
-    """One registered by the former layout (its classes under stages/): it can be neither served nor measured."""
-    version = register_legacy_champion(f"sqlite:///{repo / 'mlflow.db'}", MODEL_NAME, tmp_path)
+    """Its feature step's class is not in this code: it can be neither served nor measured."""
+    version = register_unloadable_champion(f"sqlite:///{repo / 'mlflow.db'}", MODEL_NAME, tmp_path)
 
     output = retrain(repo, "--dry-run")
 

@@ -205,18 +205,6 @@ def test_similar_blocks_are_alike_in_income_not_only_near(train):
     assert found["similar_distance_k1"].iloc[0] == 0 < found["similar_distance_k1"].iloc[1]
 
 
-def test_a_model_saved_before_the_similar_blocks_features_predicts_as_it_did(train):
-    raw, price = features_and_price(train)
-    fitted = HousingFeatures(NEIGHBOURS, FOLDS, 0).fit(raw, price)
-    state = dict(fitted.__getstate__())
-    del state["similar"], state["similarity_index_"]
-
-    older = HousingFeatures.__new__(HousingFeatures)
-    older.__setstate__(state)
-
-    np.testing.assert_array_equal(older.transform(raw.head(5)), fitted.transform(raw.head(5)))
-
-
 def test_grouped_folds_hold_each_group_out_together_once():
     groups = np.repeat(np.random.default_rng(0).permutation(60), 4)
 

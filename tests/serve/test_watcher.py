@@ -11,9 +11,9 @@ from housing.fast import single_threaded
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.families import fit_pipeline
 from stages.params import FeatureParams, LightGBMParams, RandomForestParams
-from tests.legacy_layout import register_legacy_champion
 from tests.serve.conftest import MODEL_NAME, RECORD, fresh_store, start_app, start_server
 from tests.synthetic import housing_frame
+from tests.unloadable_model import register_unloadable_champion
 
 FAMILIES = {
     "lightgbm": LightGBMParams(
@@ -50,7 +50,7 @@ def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) ->
 def legacy_store(tmp_path: Path, migrated_store: Path) -> str:
     """A store whose champion the former layout registered (its classes under stages/)."""
     store = fresh_store(tmp_path / "store", migrated_store)
-    register_legacy_champion(store, MODEL_NAME, tmp_path)
+    register_unloadable_champion(store, MODEL_NAME, tmp_path)
     return store
 
 

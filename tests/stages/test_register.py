@@ -20,8 +20,8 @@ from stages.preprocess import split_labels
 from stages.raw import read_ingested_csv
 from tests.conftest import logged_runs, registered_model, registered_version, run_stage
 from tests.dvc_repo import sh, stages_run
-from tests.legacy_layout import register_legacy_champion
 from tests.synthetic import housing_frame
+from tests.unloadable_model import MISSING_MODULE, register_unloadable_champion
 
 pytestmark = pytest.mark.slow
 NAME = "california-housing"
@@ -100,16 +100,16 @@ def test_without_its_golden_set_nothing_is_registered(repo, mlflow_uri):
     assert mlflow.MlflowClient(mlflow_uri).search_registered_models() == []
 
 
-def test_a_champion_of_the_former_layout_is_replaced(repo, mlflow_uri, tmp_path):
-    """It names stages.* classes this code does not have: it cannot be scored or served, so it is replaced."""
-    assert register_legacy_champion(mlflow_uri, NAME, tmp_path) == 1
+def test_a_champion_this_code_cannot_load_is_replaced(repo, mlflow_uri, tmp_path):
+    """Its feature step's class is not in this code: it cannot be scored or served, so it is replaced."""
+    assert register_unloadable_champion(mlflow_uri, NAME, tmp_path) == 1
 
     receipt, output = register(repo)
 
     assert receipt["promoted"] is True and receipt["version"] == 2
     assert receipt["comparison"]["champion_version"] == 1 and receipt["comparison"]["compared_rows"] is None
     assert "the current champion v1 cannot be loaded by this code, so it is replaced" in output
-    assert "stages.features" in output
+    assert MISSING_MODULE in output
     assert int(mlflow.MlflowClient(mlflow_uri).get_model_version_by_alias(NAME, "champion").version) == 2
 
 
