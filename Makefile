@@ -87,7 +87,7 @@ lint: setup ## ruff, the import contract between the floors (lint-imports), then
 	$(MAKE) --no-print-directory typecheck security
 
 .PHONY: typecheck security audit
-typecheck: setup ## mypy on the model package and the server (pyproject's [tool.mypy])
+typecheck: setup ## mypy on the four packages: housing, stages, serve, ops (pyproject's [tool.mypy])
 	$(BIN)/mypy
 
 security: setup ## bandit on housing, stages, serve, ops; each accepted finding is a `# nosec BXXX` with its reason

@@ -26,21 +26,21 @@ from housing.scores import regression_scores
 from housing.target import final_estimator
 from ops.presets import PRESETS, section_overrides
 from stages.families import fit_pipeline
-from stages.params import MODEL_PARAMS, FeatureParams, load_params
-from stages.splits import load_split
+from stages.params import MODEL_PARAMS, FeatureParams, load_family_params, load_params
+from stages.splits import TrainingData, load_split
 from stages.telemetry import cpu_name, fit_telemetry
 
 
 def fit_once(family: str, preset: str | None, device: str, data: dict) -> dict:
-    params = load_params(f"train.{family}")
+    params = load_family_params(family)
     if preset:
         params = params.model_copy(update=section_overrides(preset, f"train.{family}"))
-    features: FeatureParams = load_params("features")
-    seed: int = load_params("seed")
+    features = load_params("features", FeatureParams)
+    seed = load_params("seed", int)
     (X, y), (X_val, y_val) = data["train"], data["val"]
     with fit_telemetry(device) as telemetry:
         started = time.perf_counter()
-        pipeline, _ = fit_pipeline(family, params, features, device, seed, X, y, X_val, y_val)
+        pipeline, _ = fit_pipeline(family, params, features, device, seed, TrainingData(X, y, X_val, y_val))
         fit_seconds = time.perf_counter() - started
     epochs = getattr(final_estimator(pipeline), "epoch_samples_per_s_", None)
     peak = telemetry.get("gpu_memory_peak_mb") or telemetry.get("torch_peak_memory_mb")

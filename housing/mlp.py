@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
+Matrix = pd.DataFrame | np.ndarray
+"""Rows of features: the pipeline's scaled feature matrix (an array), or a frame of them."""
+
 
 class TorchMLPRegressor(RegressorMixin, BaseEstimator):
     """MLP regressor trained with AdamW on MSE, early-stopped on a validation set.
@@ -49,13 +52,13 @@ class TorchMLPRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray]) -> TorchMLPRegressor:
+    def fit(self, X: Matrix, y: np.ndarray, eval_set: tuple[Matrix, np.ndarray]) -> TorchMLPRegressor:
         # Imported here: only training needs PyTorch, and a server that loads this class has none.
         from housing.mlp_training import train
 
         return train(self, X, y, eval_set)
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: Matrix) -> np.ndarray:
         activations = _float32(X)
         layers = self._linear_layers()
         for index, (weight, bias) in enumerate(layers):
@@ -76,6 +79,6 @@ def _silu(x: np.ndarray) -> np.ndarray:
         return x / (np.float32(1) + np.exp(-x))
 
 
-def _float32(values: pd.DataFrame | np.ndarray) -> np.ndarray:
+def _float32(values: Matrix) -> np.ndarray:
     array = values.to_numpy() if isinstance(values, pd.DataFrame) else values
     return np.asarray(array, dtype=np.float32)

@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 if TYPE_CHECKING:
-    from housing.mlp import TorchMLPRegressor
+    from housing.mlp import Matrix, TorchMLPRegressor
 
 
 def network(n_inputs: int, hidden_layers: list[int], dropout: float) -> nn.Sequential:
@@ -44,9 +44,7 @@ def _scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int) -> torc
     return None
 
 
-def train(
-    model: TorchMLPRegressor, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray]
-) -> TorchMLPRegressor:
+def train(model: TorchMLPRegressor, X: Matrix, y: np.ndarray, eval_set: tuple[Matrix, np.ndarray]) -> TorchMLPRegressor:
     """Fit `model`'s network with its params; sets its fitted attributes and returns it."""
     torch.manual_seed(model.random_state)
     device = torch.device(model.device)
@@ -116,6 +114,6 @@ def _mse(net: nn.Module, X: torch.Tensor, y: torch.Tensor, y_mean: float, y_scal
     return float(nn.functional.mse_loss(predicted, y))
 
 
-def _tensor(values: pd.DataFrame | np.ndarray, device: torch.device) -> torch.Tensor:
+def _tensor(values: Matrix, device: torch.device) -> torch.Tensor:
     array = values.to_numpy() if isinstance(values, pd.DataFrame) else values
     return torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)

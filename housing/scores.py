@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
 
-def regression_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+def regression_scores(actual: ArrayLike, predicted: ArrayLike) -> dict[str, float]:
     return {
         "rmse": round(float(root_mean_squared_error(actual, predicted)), 5),
         "mae": round(float(mean_absolute_error(actual, predicted)), 5),

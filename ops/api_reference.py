@@ -71,11 +71,11 @@ def operation(method: str, path: str, spec: dict[str, Any]) -> str:
             f"`{kind}`: {schema_type(media['schema'], link=True)}" for kind, media in body["content"].items()
         )
         lines += ["", f"Request body ({'required' if body.get('required') else 'optional'}): {kinds}."]
-    rows = [
+    answers = [
         (status, answer["description"], ", ".join(_contents(answer.get("content", {}))))
         for status, answer in spec["responses"].items()
     ]
-    lines += ["", table(["status", "meaning", "body"], rows)]
+    lines += ["", table(["status", "meaning", "body"], answers)]
     return "\n".join(lines)
 
 

@@ -62,7 +62,7 @@ def schema_type(schema: dict[str, Any], link: bool = False) -> str:
         return literal(schema["const"])
     kind = schema.get("type", "any")
     if isinstance(kind, list):
-        return " or ".join(PYTHON_TYPES.get(name, name) for name in kind)
+        return " or ".join(PYTHON_TYPES.get(name, name) for name in map(str, kind))
     if kind == "array":
         words = f"list of {schema_type(schema.get('items', {}), link)}"
         if "minItems" in schema:

@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--by", default=current_user(), help="who promotes (default: the current user)")
     args = parser.parse_args()
-    params: RegisterParams = load_params("register")
+    params = load_params("register", RegisterParams)
     name = params.model_name
 
     client = MlflowClient(tracking_uri())

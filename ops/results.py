@@ -37,7 +37,7 @@ def read_json(path: Path) -> dict:
 def table(metrics: Path, reports: Path) -> str:
     receipt = read_json(reports / "registered.json")
     intervals = read_json(reports / "intervals.json")["test_rmse"]
-    rows = [HEADER]
+    rows: list[tuple[str, ...]] = [HEADER]
     for candidate in CANDIDATES:
         scores = read_json(metrics / f"{candidate}.json")
         fit_seconds = read_json(reports / "train" / f"{candidate}.json")["fit_seconds"]

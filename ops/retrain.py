@@ -112,7 +112,7 @@ def model_age(evidence: Evidence, client: MlflowClient, name: str, params: Retra
 
 def served_traffic(evidence: Evidence, champion: ModelVersion, pipeline: Pipeline, params: RetrainParams, log: str):
     """Drift of the latest served inputs from the champion's training data, and the champion's live error."""
-    thresholds: DriftThresholds = load_params("drift")
+    thresholds = load_params("drift", DriftThresholds)
     reference = training_profile(pipeline)
     served = reference and served_traffic_drift(reference, log, params.served_window, thresholds)
     if served:
@@ -153,9 +153,9 @@ def gather(params: RetrainParams, model_name: str, log: str) -> Evidence:
 
 def decide_and_retrain(args: argparse.Namespace, record: dict[str, Any]) -> None:
     """Refresh the drift figures, gather the evidence, and retrain when it says so (or when forced)."""
-    params: RetrainParams = load_params("retrain")
-    register: RegisterParams = load_params("register")
-    tracking: MlflowParams = load_params("mlflow")
+    params = load_params("retrain", RetrainParams)
+    register = load_params("register", RegisterParams)
+    tracking = load_params("mlflow", MlflowParams)
     dvc("repro", "drift")
     configure_tracking(tracking.experiment)
     evidence = gather(params, register.model_name, Settings().prediction_db)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -35,9 +37,18 @@ from stages.device import resolve_device
 from stages.errors import StageError, exits_cleanly
 from stages.families import fit_pipeline
 from stages.logged_model import log_and_save
-from stages.params import BLEND, BlendParams, FeatureParams, MlflowParams, Section, load_params
+from stages.params import (
+    BLEND,
+    BlendParams,
+    Device,
+    FeatureParams,
+    MlflowParams,
+    Section,
+    load_family_params,
+    load_params,
+)
 from stages.saved_models import load_saved_model
-from stages.splits import load_blocks, load_split
+from stages.splits import TrainingData, load_training_data
 from stages.tracking import configure_tracking, lineage_tags
 
 MIN_WEIGHT = 0.005
@@ -48,19 +59,22 @@ def one_seed(params: Section) -> Section:
 
 
 def out_of_fold(
-    family: str, features: FeatureParams, device: str, seed: int, folds: int, X, y, blocks, X_val, y_val
+    family: str, features: FeatureParams, device: str, seed: int, folds: int, data: TrainingData[pd.DataFrame]
 ) -> np.ndarray:
     """The family's predictions of each training row by a refit that did not see that row's fold
     (nor its block: the folds are grouped by block)."""
-    params = one_seed(load_params(f"train.{family}"))
-    predicted = np.empty(len(X))
-    for fit_rows, held_rows in grouped_folds(len(X), folds, seed, blocks):
-        X_fit, y_fit, fit_blocks = X.iloc[fit_rows], y[fit_rows], blocks[fit_rows]
-        pipeline, _ = fit_pipeline(
-            family, params, features, device, seed, X_fit, y_fit, X_val, y_val, blocks=fit_blocks
-        )
-        predicted[held_rows] = pipeline.predict(X.iloc[held_rows])
+    params = one_seed(load_family_params(family))
+    predicted = np.empty(len(data.X))
+    for fit_rows, held_rows in grouped_folds(len(data.X), folds, seed, data.blocks):
+        pipeline, _ = fit_pipeline(family, params, features, device, seed, training_rows(data, fit_rows))
+        predicted[held_rows] = pipeline.predict(data.X.iloc[held_rows])
     return predicted
+
+
+def training_rows(data: TrainingData[pd.DataFrame], rows: np.ndarray) -> TrainingData[pd.DataFrame]:
+    """The data with only these training rows (and their blocks); the same validation rows."""
+    blocks = None if data.blocks is None else data.blocks[rows]
+    return replace(data, X=data.X.iloc[rows], y=data.y[rows], blocks=blocks)
 
 
 def least_squares_weights(predicted: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
@@ -82,10 +96,11 @@ def least_squares_weights(predicted: pd.DataFrame, y: np.ndarray) -> dict[str, f
 
 def candidate_weights(predicted: pd.DataFrame, y: np.ndarray) -> dict[str, dict[str, float]]:
     """The least-squares weights, and the plain mean of the best k members (by out-of-fold RMSE)."""
-    ranked = sorted(predicted, key=lambda family: regression_scores(y, predicted[family])["rmse"])
+    families = [str(family) for family in predicted]
+    ranked = sorted(families, key=lambda family: regression_scores(y, predicted[family])["rmse"])
     candidates = {"least squares": least_squares_weights(predicted, y)}
     for k in range(2, len(ranked) + 1):
-        candidates[f"mean of best {k}"] = {family: 1 / k if family in ranked[:k] else 0.0 for family in predicted}
+        candidates[f"mean of best {k}"] = {family: 1 / k if family in ranked[:k] else 0.0 for family in families}
     return candidates
 
 
@@ -117,34 +132,30 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--report", type=Path, required=True)
     args = parser.parse_args()
-    seed: int = load_params("seed")
-    device = resolve_device(load_params("device"))
-    features: FeatureParams = load_params("features")
-    params: BlendParams = load_params("blend")
-    tracking: MlflowParams = load_params("mlflow")
+    seed = load_params("seed", int)
+    device = resolve_device(load_params("device", Device))
+    features = load_params("features", FeatureParams)
+    params = load_params("blend", BlendParams)
+    tracking = load_params("mlflow", MlflowParams)
 
-    X, y = load_split(args.splits, "train")
-    blocks = load_blocks(args.splits, "train")
-    X_val, y_val = load_split(args.splits, "val")
+    data = load_training_data(args.splits)
+    X_val, y_val = data.X_val, data.y_val
     members = {family: load_saved_model(args.models, family).get_raw_model() for family in params.members}
     started = time.perf_counter()
     predicted = pd.DataFrame(
-        {
-            family: out_of_fold(family, features, device, seed, params.folds, X, y, blocks, X_val, y_val)
-            for family in members
-        }
+        {family: out_of_fold(family, features, device, seed, params.folds, data) for family in members}
     )
     val_predicted = pd.DataFrame({family: members[family].predict(X_val) for family in members})
-    candidates = candidate_weights(predicted, y)
+    candidates = candidate_weights(predicted, data.y)
     val_rmse = {name: regression_scores(y_val, val_predicted @ pd.Series(w))["rmse"] for name, w in candidates.items()}
-    chosen = min(val_rmse, key=val_rmse.get)
+    chosen = min(val_rmse, key=val_rmse.__getitem__)
     pipeline = blend(members, candidates[chosen], X_val)
     fit_seconds = time.perf_counter() - started
-    report = {
+    report: dict[str, Any] = {  # the JSON report
         "fit_seconds": round(fit_seconds, 3),
         "chosen": chosen,
         "weights": candidates[chosen],
-        "out_of_fold_rmse": {family: regression_scores(y, predicted[family])["rmse"] for family in members},
+        "out_of_fold_rmse": {family: regression_scores(data.y, predicted[family])["rmse"] for family in members},
         "candidates": {name: {"weights": candidates[name], "val_rmse": val_rmse[name]} for name in candidates},
         "val": regression_scores(y_val, pipeline.predict(X_val)),
     }
@@ -157,7 +168,7 @@ def main() -> None:
         mlflow.log_metrics({f"out_of_fold_rmse_{family}": rmse for family, rmse in report["out_of_fold_rmse"].items()})
         mlflow.log_metrics({"fit_seconds": report["fit_seconds"], **{f"val_{k}": v for k, v in report["val"].items()}})
         mlflow.log_dict(report, "blend.json")
-        log_and_save(pipeline, BLEND, X.head(3), args.splits, args.out)
+        log_and_save(pipeline, BLEND, data.X.head(3), args.splits, args.out)
     write_json(args.report, report)
     weights = ", ".join(f"{family} {weight:.3f}" for family, weight in candidates[chosen].items() if weight)
     print(f"blend: {chosen} ({weights}): val RMSE {report['val']['rmse']:.4f} in {fit_seconds:.1f}s")

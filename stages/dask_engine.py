@@ -41,7 +41,7 @@ from sklearn.base import RegressorMixin
 from sklearn.linear_model import Ridge
 
 from stages.errors import StageError
-from stages.families import Features, FitModel, Target, bagged, fit_model, lightgbm_settings, xgboost_settings
+from stages.families import FitModel, Prepared, bagged, fit_model, lightgbm_settings, xgboost_settings
 from stages.params import DaskParams, Engine, LightGBMParams, LinearParams, Section, XGBoostParams
 
 SCHEDULER_ADDRESS = "DASK_SCHEDULER_ADDRESS"
@@ -52,6 +52,8 @@ LOSS_NOTICED_S = 5.0
 LOSS_CONFIRMED_S = 3.0
 """How long a worker must be gone from the scheduler before it counts as lost."""
 T = TypeVar("T")
+Chunks = dict[str, da.Array]
+"""The prepared data on the cluster: X, y, X_val and y_val as Dask arrays of training-row chunks."""
 
 
 @contextmanager
@@ -87,29 +89,25 @@ def dask_client(params: DaskParams) -> Iterator[Client]:
 
 
 def fit_on_dask(
-    client: Client,
-    partitions: int,
-    name: str,
-    params: Section,
-    device: str,
-    seed: int,
-    X: Features,
-    y: Target,
-    X_val: Features,
-    y_val: Target,
+    client: Client, partitions: int, name: str, params: Section, device: str, seed: int, data: Prepared
 ) -> RegressorMixin:
     """fit_model's twin on the cluster, for the families in DASK_FIT."""
     if device != "cpu":
         raise StageError(f"engine dask trains on CPUs (device resolved to {device}): set device to cpu or auto")
-    rows = -(-len(X) // partitions)
-    data = {
-        "X": da.from_array(np.asarray(X), chunks=(rows, -1)),
-        "y": da.from_array(np.asarray(y), chunks=rows),
-        "X_val": da.from_array(np.asarray(X_val), chunks=(rows, -1)),
-        "y_val": da.from_array(np.asarray(y_val), chunks=rows),
-    }
     fit = DASK_FIT[name]
-    return while_every_worker_stays(client, lambda: fit(client, params, seed, data, np.asarray(X_val), y_val))
+    chunks = on_cluster(data, partitions)
+    return while_every_worker_stays(client, lambda: fit(client, params, seed, data, chunks))
+
+
+def on_cluster(data: Prepared, partitions: int) -> Chunks:
+    """The prepared data as Dask arrays of `partitions` chunks of training rows, by the names of its fields."""
+    rows = -(-len(data.X) // partitions)
+    return {
+        "X": da.from_array(np.asarray(data.X), chunks=(rows, -1)),
+        "y": da.from_array(np.asarray(data.y), chunks=rows),
+        "X_val": da.from_array(np.asarray(data.X_val), chunks=(rows, -1)),
+        "y_val": da.from_array(np.asarray(data.y_val), chunks=rows),
+    }
 
 
 def while_every_worker_stays(client: Client, fit: Callable[[], T]) -> T:
@@ -153,15 +151,15 @@ def while_every_worker_stays(client: Client, fit: Callable[[], T]) -> T:
     return outcome["model"]
 
 
-def fit_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target):
-    return bagged(p.seeds, seed, lambda each: fit_one_xgboost(client, p, each, data))
+def fit_xgboost(client: Client, p: XGBoostParams, seed: int, data: Prepared, chunks: Chunks) -> RegressorMixin:
+    return bagged(p.seeds, seed, lambda each: fit_one_xgboost(client, p, each, chunks))
 
 
-def fit_one_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict) -> xgboost.XGBRegressor:
+def fit_one_xgboost(client: Client, p: XGBoostParams, seed: int, chunks: Chunks) -> xgboost.XGBRegressor:
     """One booster on the cluster, stopping early on the validation set, saved and loaded as a local one."""
     booster = xgboost.dask.DaskXGBRegressor(**xgboost_settings(p, seed))
     booster.client = client
-    booster.fit(data["X"], data["y"], eval_set=[(data["X_val"], data["y_val"])], verbose=False)
+    booster.fit(chunks["X"], chunks["y"], eval_set=[(chunks["X_val"], chunks["y_val"])], verbose=False)
     local = xgboost.XGBRegressor()
     with tempfile.TemporaryDirectory(prefix="xgboost-") as scratch:
         path = Path(scratch) / "model.json"
@@ -170,21 +168,21 @@ def fit_one_xgboost(client: Client, p: XGBoostParams, seed: int, data: dict) -> 
     return local
 
 
-def fit_lightgbm(client: Client, p: LightGBMParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target):
-    return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(client, p, each, data, X_val, y_val))
+def fit_lightgbm(client: Client, p: LightGBMParams, seed: int, data: Prepared, chunks: Chunks) -> RegressorMixin:
+    return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(client, p, each, data, chunks))
 
 
 def fit_one_lightgbm(
-    client: Client, p: LightGBMParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target
+    client: Client, p: LightGBMParams, seed: int, data: Prepared, chunks: Chunks
 ) -> lightgbm.LGBMRegressor:
     """One booster on the cluster at its full rounds; it predicts with the round count best on validation."""
     booster = lightgbm.DaskLGBMRegressor(client=client, **lightgbm_settings(p, seed))
-    local = booster.fit(data["X"], data["y"]).to_local()
-    local.booster_.best_iteration = best_round(local.booster_, X_val, y_val)
+    local = booster.fit(chunks["X"], chunks["y"]).to_local()
+    local.booster_.best_iteration = best_round(local.booster_, np.asarray(data.X_val), data.y_val)
     return local
 
 
-def best_round(booster: lightgbm.Booster, X_val: np.ndarray, y_val: Target) -> int:
+def best_round(booster: lightgbm.Booster, X_val: np.ndarray, y_val: np.ndarray) -> int:
     """The number of rounds whose predictions have the lowest squared error on the validation rows."""
     predicted = np.zeros(len(X_val))
     errors = []
@@ -194,9 +192,9 @@ def best_round(booster: lightgbm.Booster, X_val: np.ndarray, y_val: Target) -> i
     return int(np.argmin(errors)) + 1
 
 
-def fit_linear(client: Client, p: LinearParams, seed: int, data: dict, X_val: np.ndarray, y_val: Target) -> Ridge:
+def fit_linear(client: Client, p: LinearParams, seed: int, data: Prepared, chunks: Chunks) -> Ridge:
     """Ridge regression as scikit-learn fits it (centred X and y), solved from XᵀX and Xᵀy on the cluster."""
-    X, y = data["X"], data["y"]
+    X, y = chunks["X"], chunks["y"]
     x_mean, y_mean = X.mean(axis=0), y.mean()
     centred = X - x_mean
     gram, moment, x_mean, y_mean = client.compute(

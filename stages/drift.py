@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--figures", type=Path, required=True)
     parser.add_argument("--report", type=Path, required=True)
     args = parser.parse_args()
-    thresholds: DriftThresholds = load_params("drift")
+    thresholds = load_params("drift", DriftThresholds)
 
     raw = originals(read_ingested_csv(args.raw))
     sections = batch_sections(raw, sorted(args.incoming.glob("*.csv")), thresholds)

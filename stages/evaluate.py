@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PyFuncModel  # mlflow.pyfunc is a LazyLoader to type checkers
 
 from housing.ensemble import WeightedAverage
 from housing.fast import single_threaded
@@ -39,7 +39,7 @@ SCORED_SPLITS = ("val", "test")
 PLOTS = ("predictions", "residuals", "importance")
 
 
-def member_weights(model: mlflow.pyfunc.PyFuncModel) -> dict[str, float]:
+def member_weights(model: PyFuncModel) -> dict[str, float]:
     """A blend's weight per family (`weight_lightgbm`, ...); nothing for a single family."""
     last = model.get_raw_model()[-1]
     if not isinstance(last, WeightedAverage):
@@ -56,13 +56,13 @@ def scores_of(predicted: dict[str, np.ndarray], splits: dict[str, tuple[pd.DataF
     }
 
 
-def write_golden(golden: Path, candidate: str, model: mlflow.pyfunc.PyFuncModel, rows: pd.DataFrame) -> None:
+def write_golden(golden: Path, candidate: str, model: PyFuncModel, rows: pd.DataFrame) -> None:
     """The candidate's predictions on the golden rows by its single-threaded pipeline, as served."""
     predicted = np.asarray(single_threaded(model.get_raw_model()).predict(rows)).ravel()
     rows.assign(**{PREDICTION: predicted}).to_parquet(golden / f"{candidate}.parquet", index=False)
 
 
-def write_plots(plots: Path, family: str, model: mlflow.pyfunc.PyFuncModel, actual: np.ndarray, predicted) -> None:
+def write_plots(plots: Path, family: str, model: PyFuncModel, actual: np.ndarray, predicted) -> None:
     frames = {
         "predictions": pd.DataFrame({"actual": actual, "predicted": predicted}),
         "residuals": pd.DataFrame({"predicted": predicted, "residual": predicted - actual}),
@@ -84,8 +84,8 @@ def main() -> None:
     parser.add_argument("--intervals", type=Path, required=True)
     parser.add_argument("--golden", type=Path, required=True)
     args = parser.parse_args()
-    seed: int = load_params("seed")
-    params: EvaluateParams = load_params("evaluate")
+    seed = load_params("seed", int)
+    params = load_params("evaluate", EvaluateParams)
 
     splits = {split: load_split(args.splits, split) for split in SCORED_SPLITS}
     scores: dict[str, dict] = {}

@@ -10,6 +10,8 @@ to their scikit-learn twins (`as_sklearn()`) so every logged model predicts on a
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import lightgbm
 import numpy as np
@@ -33,14 +35,15 @@ from stages.params import (
     Section,
     XGBoostParams,
 )
+from stages.splits import TrainingData
 
-Features = pd.DataFrame
-Target = np.ndarray
-FitModel = Callable[[str, Section, str, int, Features, Target, Features, Target], RegressorMixin]
+Prepared = TrainingData[np.ndarray]
+"""The training data after the shared feature step: feature matrices, and the target the family is fitted on."""
+FitModel = Callable[[str, Section, str, int, Prepared], RegressorMixin]
 """fit_model's signature: how the engine (stages.dask_engine) hands fit_pipeline another way to fit."""
 
 
-def cuml_or_none(device: str):
+def cuml_or_none(device: str) -> ModuleType | None:
     """cuML (the optional `cuml` install) when training on CUDA and it is importable, else None."""
     if device != "cuda":
         return None
@@ -51,17 +54,13 @@ def cuml_or_none(device: str):
     return cuml
 
 
-def fit_linear(
-    p: LinearParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> Ridge:
+def fit_linear(p: LinearParams, device: str, seed: int, data: Prepared) -> Ridge:
     if cuml := cuml_or_none(device):
-        return cuml.Ridge(alpha=p.alpha).fit(X, y).as_sklearn()
-    return Ridge(alpha=p.alpha).fit(X, y)
+        return cuml.Ridge(alpha=p.alpha).fit(data.X, data.y).as_sklearn()
+    return Ridge(alpha=p.alpha).fit(data.X, data.y)
 
 
-def fit_random_forest(
-    p: RandomForestParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> RandomForestRegressor:
+def fit_random_forest(p: RandomForestParams, device: str, seed: int, data: Prepared) -> RandomForestRegressor:
     settings = {
         "n_estimators": p.n_estimators,
         "max_depth": p.max_depth,
@@ -70,8 +69,8 @@ def fit_random_forest(
         "random_state": seed,
     }
     if cuml := cuml_or_none(device):
-        return cuml.ensemble.RandomForestRegressor(**settings).fit(X, y).as_sklearn()
-    return RandomForestRegressor(**settings, n_jobs=-1).fit(X, y)
+        return cuml.ensemble.RandomForestRegressor(**settings).fit(data.X, data.y).as_sklearn()
+    return RandomForestRegressor(**settings, n_jobs=-1).fit(data.X, data.y)
 
 
 def bagged(seeds: int, seed: int, fit_one: Callable[[int], RegressorMixin]) -> RegressorMixin:
@@ -85,13 +84,11 @@ def bagged(seeds: int, seed: int, fit_one: Callable[[int], RegressorMixin]) -> R
     return equal_weights([(f"seed_{each}", fit_one(each)) for each in range(seed, seed + seeds)])
 
 
-def fit_xgboost(
-    p: XGBoostParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> RegressorMixin:
-    return bagged(p.seeds, seed, lambda each: fit_one_xgboost(p, device, each, X, y, X_val, y_val))
+def fit_xgboost(p: XGBoostParams, device: str, seed: int, data: Prepared) -> RegressorMixin:
+    return bagged(p.seeds, seed, lambda each: fit_one_xgboost(p, device, each, data))
 
 
-def xgboost_settings(p: XGBoostParams, seed: int) -> dict[str, object]:
+def xgboost_settings(p: XGBoostParams, seed: int) -> dict[str, Any]:
     """An XGBoost regressor's settings from its params, the same for the local and the Dask engine."""
     return {
         "n_estimators": p.n_estimators,
@@ -106,22 +103,18 @@ def xgboost_settings(p: XGBoostParams, seed: int) -> dict[str, object]:
     }
 
 
-def fit_one_xgboost(
-    p: XGBoostParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> xgboost.XGBRegressor:
+def fit_one_xgboost(p: XGBoostParams, device: str, seed: int, data: Prepared) -> xgboost.XGBRegressor:
     booster = xgboost.XGBRegressor(**xgboost_settings(p, seed), device=device)
-    booster.fit(X, y, eval_set=[(X_val, y_val)], verbose=False)
+    booster.fit(data.X, data.y, eval_set=[(data.X_val, data.y_val)], verbose=False)
     booster.set_params(device="cpu")
     return booster
 
 
-def fit_lightgbm(
-    p: LightGBMParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> RegressorMixin:
-    return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(p, device, each, X, y, X_val, y_val))
+def fit_lightgbm(p: LightGBMParams, device: str, seed: int, data: Prepared) -> RegressorMixin:
+    return bagged(p.seeds, seed, lambda each: fit_one_lightgbm(p, device, each, data))
 
 
-def lightgbm_settings(p: LightGBMParams, seed: int) -> dict[str, object]:
+def lightgbm_settings(p: LightGBMParams, seed: int) -> dict[str, Any]:
     """A LightGBM regressor's settings from its params, the same for the local and the Dask engine."""
     return {
         "n_estimators": p.n_estimators,
@@ -136,18 +129,14 @@ def lightgbm_settings(p: LightGBMParams, seed: int) -> dict[str, object]:
     }
 
 
-def fit_one_lightgbm(
-    p: LightGBMParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> lightgbm.LGBMRegressor:
+def fit_one_lightgbm(p: LightGBMParams, device: str, seed: int, data: Prepared) -> lightgbm.LGBMRegressor:
     device_type = "gpu" if device == "cuda" else "cpu"
     booster = lightgbm.LGBMRegressor(**lightgbm_settings(p, seed), device_type=device_type)
     stop_early = lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)
-    return booster.fit(X, y, eval_X=(X_val,), eval_y=(y_val,), callbacks=[stop_early])
+    return booster.fit(data.X, data.y, eval_X=(data.X_val,), eval_y=(data.y_val,), callbacks=[stop_early])
 
 
-def fit_mlp(
-    p: MLPParams, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> TorchMLPRegressor:
+def fit_mlp(p: MLPParams, device: str, seed: int, data: Prepared) -> TorchMLPRegressor:
     network = TorchMLPRegressor(
         hidden_layers=tuple(p.hidden_layers),
         dropout=p.dropout,
@@ -161,7 +150,7 @@ def fit_mlp(
         device=device,
         random_state=seed,
     )
-    return network.fit(X, y, eval_set=(X_val, y_val))
+    return network.fit(data.X, data.y, eval_set=(data.X_val, data.y_val))
 
 
 FIT: dict[str, Callable[..., RegressorMixin]] = {
@@ -173,11 +162,9 @@ FIT: dict[str, Callable[..., RegressorMixin]] = {
 }
 
 
-def fit_model(
-    name: str, params: Section, device: str, seed: int, X: Features, y: Target, X_val: Features, y_val: Target
-) -> RegressorMixin:
-    """Fit model family `name` on prepared features, stopping early on (X_val, y_val) where it can."""
-    return FIT[name](params, device, seed, X, y, X_val, y_val)
+def fit_model(name: str, params: Section, device: str, seed: int, data: Prepared) -> RegressorMixin:
+    """Fit model family `name` on prepared features, stopping early on the validation rows where it can."""
+    return FIT[name](params, device, seed, data)
 
 
 def fit_pipeline(
@@ -186,21 +173,19 @@ def fit_pipeline(
     features: FeatureParams,
     device: str,
     seed: int,
-    X,
-    y,
-    X_val,
-    y_val,
+    data: TrainingData[pd.DataFrame],
+    *,
     fit: FitModel = fit_model,
-    blocks: np.ndarray | None = None,
 ) -> tuple[Pipeline, np.ndarray]:
-    """Fit preprocessing (its folds grouped by `blocks`) then the regressor (by `fit`: fit_model, or
-    the Dask engine's); return the raw-row pipeline and its out-of-fold train predictions."""
+    """Fit preprocessing (its folds grouped by the data's blocks) then the regressor (by `fit`: fit_model,
+    or the Dask engine's); return the raw-row pipeline and its out-of-fold train predictions."""
     prepare = preprocessing(features.neighbours, features.similar, features.folds, seed)
-    X_prepared = prepare.fit_transform(X, y, features__groups=blocks)
-    X_val_prepared = prepare.transform(X_val)
+    X_prepared = prepare.fit_transform(data.X, data.y, features__groups=data.blocks)
+    X_val_prepared = prepare.transform(data.X_val)
     wrapper = TARGET_REGRESSORS.get(features.target_transform)
     to_fit = wrapper.forward if wrapper else np.asarray
-    regressor = fit(name, model_params, device, seed, X_prepared, to_fit(y), X_val_prepared, to_fit(y_val))
+    prepared = TrainingData(X_prepared, to_fit(data.y), X_val_prepared, to_fit(data.y_val))
+    regressor = fit(name, model_params, device, seed, prepared)
     if wrapper:
         regressor = wrapper(regressor)
     pipeline = Pipeline([*prepare.steps, ("model", regressor)])

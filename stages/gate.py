@@ -16,6 +16,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel  # mlflow.pyfunc is a LazyLoader to type checkers
 from mlflow.tracking import MlflowClient
 
 from housing.names import CHAMPION
@@ -53,7 +54,7 @@ class Gate:
     resamples: int
     seed: int
 
-    def decide(self, candidate: mlflow.pyfunc.PyFuncModel) -> Decision:
+    def decide(self, candidate: PyFuncModel) -> Decision:
         name = self.params.model_name
         try:
             version = int(self.client.get_model_version_by_alias(name, CHAMPION).version)
@@ -71,9 +72,7 @@ class Gate:
             return Decision(promote=False, summary=f"{summary}: not compared on test RMSE", champion_version=version)
         return self.compare(candidate, champion, version, seen)
 
-    def compare(
-        self, candidate: mlflow.pyfunc.PyFuncModel, champion: mlflow.pyfunc.PyFuncModel, version: int, seen: np.ndarray
-    ) -> Decision:
+    def compare(self, candidate: PyFuncModel, champion: PyFuncModel, version: int, seen: np.ndarray) -> Decision:
         X_test, y_test = load_split(self.splits, "test")
         unseen = ~np.isin(block_keys(self.splits, "test"), seen)
         counts = Decision(

@@ -97,8 +97,8 @@ def main() -> None:
     parser.add_argument("--incoming", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    params: IngestParams = load_params("ingest")
-    seed: int = load_params("seed")
+    params = load_params("ingest", IngestParams)
+    seed = load_params("seed", int)
 
     mirror = os.environ.get("INGEST_SOURCE")
     if mirror and params.sha256 is None:

@@ -33,11 +33,13 @@ MODEL_REQUIREMENTS = ("scikit-learn", "skops", "pandas", "numpy", "pydantic", "s
 
 def model_signature() -> ModelSignature:
     """The logged model's input schema, derived from HousingRow: raw rows in, price out."""
-    columns = [
-        ColSpec("string" if name == "ocean_proximity" else "double", name, required=field.is_required())
-        for name, field in HousingRow.model_fields.items()
-    ]
-    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec("double", "price_100k")]))
+    inputs = Schema(
+        [
+            ColSpec("string" if name == "ocean_proximity" else "double", name, required=field.is_required())
+            for name, field in HousingRow.model_fields.items()
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double", "price_100k")]))
 
 
 def log_and_save(pipeline: Pipeline, family: str, input_example: pd.DataFrame, splits: Path, out: Path) -> ModelInfo:

@@ -1,16 +1,18 @@
 """The params.yaml sections, each validated by its own pydantic model: the one list of param names.
 
-A stage asks for the sections it declares in dvc.yaml, e.g. `load_params("train.xgboost")`, and gets a
-typed object back, or a StageError naming the param and the problem.
+A stage asks for the sections it declares in dvc.yaml, naming what it expects, e.g.
+`load_params("train.xgboost", XGBoostParams)`, and gets that typed object back, or a StageError naming
+the param and the problem.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from typing_extensions import TypeForm  # pydantic's own dependency; `typing` has it from Python 3.14
 
 from housing.drift import DriftThresholds
 from housing.names import MLP_FAMILY
@@ -22,6 +24,7 @@ Device = Literal["auto", "cpu", "cuda"]
 Engine = Literal["local", "dask"]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
+T = TypeVar("T")
 
 
 class Section(BaseModel):
@@ -190,10 +193,16 @@ SECTIONS: dict[str, Any] = {
 }
 
 
-def load_params(section: str, params_file: Path = PARAMS_FILE) -> Any:
-    """Read one section of params.yaml (dotted, e.g. "train.xgboost") and validate it."""
+def load_params(section: str, model: TypeForm[T], params_file: Path = PARAMS_FILE) -> T:
+    """Read one section of params.yaml (dotted, e.g. "train.xgboost") and validate it as `model`.
+
+    `model` is the section's entry in SECTIONS, named again by the caller so that its type checker
+    knows what comes back; naming another is a TypeError, a mistake in the code, not in params.yaml.
+    """
     if section not in SECTIONS:
         raise StageError(f"{params_file}: unknown params section '{section}'")
+    if model != SECTIONS[section]:
+        raise TypeError(f"params section '{section}' is a {SECTIONS[section]}, not a {model}")
     try:
         value: Any = yaml.safe_load(params_file.read_text())
     except (OSError, yaml.YAMLError) as error:
@@ -203,9 +212,14 @@ def load_params(section: str, params_file: Path = PARAMS_FILE) -> Any:
             raise StageError(f"{params_file}: missing params section '{section}'")
         value = value[key]
     try:
-        return TypeAdapter(SECTIONS[section]).validate_python(value)
+        return TypeAdapter(model).validate_python(value)
     except ValidationError as error:
         raise StageError(_describe(params_file, section, error)) from None
+
+
+def load_family_params(family: str, params_file: Path = PARAMS_FILE) -> Section:
+    """One family's section, `train.<family>`: its hyperparameters."""
+    return load_params(f"train.{family}", MODEL_PARAMS[family], params_file)
 
 
 def _describe(params_file: Path, section: str, error: ValidationError) -> str:

@@ -49,8 +49,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--report", type=Path, required=True)
     args = parser.parse_args()
-    params: PreprocessParams = load_params("preprocess")
-    seed: int = load_params("seed")
+    params = load_params("preprocess", PreprocessParams)
+    seed = load_params("seed", int)
     if params.val_fraction + params.test_fraction >= 1:
         raise StageError("preprocess: val_fraction + test_fraction must be < 1")
 

@@ -48,15 +48,24 @@ def logged_model(client: MlflowClient, folder: Path, golden: Path) -> tuple[str,
     model_id = Model.load(folder).model_id
     with tempfile.TemporaryDirectory(prefix="golden-") as scratch:
         named = Path(shutil.copyfile(golden, Path(scratch) / GOLDEN_FILE))
-        try:
-            source_run_id = client.get_logged_model(model_id).source_run_id
-        except MlflowException:
+        source_run_id = logging_run(client, model_id)
+        if model_id is None or source_run_id is None:
             with mlflow.start_run(run_name=f"restore {folder.name}", tags=lineage_tags()) as run:
                 mlflow.log_artifacts(str(folder), artifact_path="model")
                 mlflow.log_artifact(str(named), artifact_path="model")
             return f"runs:/{run.info.run_id}/model", run.info.run_id
         client.log_model_artifact(model_id, str(named))
     return f"models:/{model_id}", source_run_id
+
+
+def logging_run(client: MlflowClient, model_id: str | None) -> str | None:
+    """The id of the run that logged model `model_id` in this store; None when the store lacks it."""
+    if model_id is None:
+        return None
+    try:
+        return client.get_logged_model(model_id).source_run_id
+    except MlflowException:
+        return None
 
 
 def evaluated(scores: Path) -> dict[str, dict]:
@@ -76,11 +85,11 @@ def main() -> None:
     parser.add_argument("--golden", type=Path, required=True)
     parser.add_argument("--receipt", type=Path, required=True)
     args = parser.parse_args()
-    params: RegisterParams = load_params("register")
-    tracking: MlflowParams = load_params("mlflow")
-    split: PreprocessParams = load_params("preprocess")
-    evaluate: EvaluateParams = load_params("evaluate")
-    seed: int = load_params("seed")
+    params = load_params("register", RegisterParams)
+    tracking = load_params("mlflow", MlflowParams)
+    split = load_params("preprocess", PreprocessParams)
+    evaluate = load_params("evaluate", EvaluateParams)
+    seed = load_params("seed", int)
 
     evaluation = evaluated(args.scores)
     family = best_on_validation(evaluation)

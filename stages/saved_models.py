@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+from mlflow.pyfunc import PyFuncModel  # mlflow.pyfunc is a LazyLoader to type checkers
 
 from stages.errors import StageError
 from stages.params import BLEND
 
 
-def load_saved_model(models: Path, candidate: str) -> mlflow.pyfunc.PyFuncModel:
+def load_saved_model(models: Path, candidate: str) -> PyFuncModel:
     """models/<candidate> through MLflow's pyfunc interface, as serving loads it; a StageError naming the
     stage to run when it is not there."""
     folder = models / candidate

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow.entities import Metric
@@ -29,8 +30,17 @@ from stages.device import resolve_device
 from stages.errors import exits_cleanly
 from stages.families import fit_pipeline
 from stages.logged_model import log_and_save
-from stages.params import MODEL_PARAMS, DaskParams, Engine, FeatureParams, MlflowParams, load_params
-from stages.splits import load_blocks, load_split
+from stages.params import (
+    MODEL_PARAMS,
+    DaskParams,
+    Device,
+    Engine,
+    FeatureParams,
+    MlflowParams,
+    load_family_params,
+    load_params,
+)
+from stages.splits import load_training_data
 from stages.telemetry import fit_telemetry
 from stages.tracking import configure_tracking, lineage_tags
 
@@ -48,7 +58,7 @@ EPOCH_METRICS = {
 """MLflow metric name: the MLP's per-epoch attribute (the dashboard's Retrain page draws the two losses)."""
 
 
-def log_epochs(pipeline: Pipeline) -> None:
+def log_epochs(pipeline: Pipeline, run_id: str) -> None:
     """The MLP's per-epoch throughput and losses (other families have no epochs), in as few writes as MLflow takes."""
     estimator = final_estimator(pipeline)
     now = int(time.time() * 1000)
@@ -57,7 +67,7 @@ def log_epochs(pipeline: Pipeline) -> None:
         for name, attribute in EPOCH_METRICS.items()
         for step, value in enumerate(getattr(estimator, attribute, []))
     ]
-    client, run_id = mlflow.tracking.MlflowClient(), mlflow.active_run().info.run_id
+    client = mlflow.tracking.MlflowClient()
     for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
         client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
 
@@ -70,36 +80,32 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--report", type=Path, required=True)
     args = parser.parse_args()
-    seed: int = load_params("seed")
-    device = resolve_device(load_params("device"))
-    features: FeatureParams = load_params("features")
-    model_params = load_params(f"train.{args.model}")
-    tracking: MlflowParams = load_params("mlflow")
-    engine: Engine = load_params("engine")
-    cluster: DaskParams = load_params("dask")
+    seed = load_params("seed", int)
+    device = resolve_device(load_params("device", Device))
+    features = load_params("features", FeatureParams)
+    model_params = load_family_params(args.model)
+    tracking = load_params("mlflow", MlflowParams)
+    engine = load_params("engine", Engine)
+    cluster = load_params("dask", DaskParams)
     engine = engine if args.model in DASK_FIT else "local"
 
-    X, y = load_split(args.splits, "train")
-    blocks = load_blocks(args.splits, "train")
-    X_val, y_val = load_split(args.splits, "val")
+    data = load_training_data(args.splits)
     configure_tracking(tracking.experiment)
     mlflow.set_system_metrics_sampling_interval(1)
     mlflow.set_system_metrics_samples_before_logging(1)
     with mlflow.start_run(
         run_name=args.model, log_system_metrics=True, tags={**lineage_tags(), MODEL_FAMILY: args.model}
-    ):
+    ) as run:
         with training_engine(engine, args.model, cluster) as fit, fit_telemetry(device) as telemetry:
             started = time.perf_counter()
-            pipeline, train_predicted = fit_pipeline(
-                args.model, model_params, features, device, seed, X, y, X_val, y_val, fit, blocks
-            )
+            pipeline, train_predicted = fit_pipeline(args.model, model_params, features, device, seed, data, fit=fit)
             fit_seconds = time.perf_counter() - started
-        scores = {
+        scores: dict[str, Any] = {  # the JSON report
             "engine": engine,
             "fit_seconds": round(fit_seconds, 3),
-            "train_samples_per_s": round(len(X) / fit_seconds, 1),
-            "train": regression_scores(y, train_predicted),
-            "val": regression_scores(y_val, pipeline.predict(X_val)),
+            "train_samples_per_s": round(len(data.X) / fit_seconds, 1),
+            "train": regression_scores(data.y, train_predicted),
+            "val": regression_scores(data.y_val, pipeline.predict(data.X_val)),
             "telemetry": telemetry,
         }
         mlflow.log_params({MODEL_FAMILY: args.model, "seed": seed, "engine": engine})
@@ -111,8 +117,8 @@ def main() -> None:
         mlflow.log_metrics(
             {f"{part}_{name}": value for part in ("train", "val") for name, value in scores[part].items()}
         )
-        log_epochs(pipeline)
-        log_and_save(pipeline, args.model, X.head(3), args.splits, args.out)
+        log_epochs(pipeline, run.info.run_id)
+        log_and_save(pipeline, args.model, data.X.head(3), args.splits, args.out)
     write_json(args.report, scores)
     where = f"{device}, engine {engine}"
     print(f"train {args.model}: val RMSE {scores['val']['rmse']:.4f} in {fit_seconds:.1f}s on {where}")

@@ -21,7 +21,7 @@ import yaml
 from housing.drift import DriftThresholds
 from serve.settings import Settings
 from stages.families import FIT
-from stages.params import MODEL_PARAMS, load_params
+from stages.params import MODEL_PARAMS, RegisterParams, RetrainParams, load_params
 from tests.conftest import PROJECT
 
 BIN = Path(sys.executable).parent
@@ -105,6 +105,6 @@ def test_the_servers_defaults_are_the_pipelines(monkeypatch: pytest.MonkeyPatch)
     settings = Settings()
     params_file = PROJECT / "params.yaml"
 
-    assert settings.model_name == load_params("register", params_file).model_name
-    assert settings.drift_window == load_params("retrain", params_file).served_window
-    assert settings.drift == load_params("drift", params_file) == DriftThresholds()
+    assert settings.model_name == load_params("register", RegisterParams, params_file).model_name
+    assert settings.drift_window == load_params("retrain", RetrainParams, params_file).served_window
+    assert settings.drift == load_params("drift", DriftThresholds, params_file) == DriftThresholds()

@@ -13,7 +13,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
-from stages.params import MODEL_PARAMS, FeatureParams, load_params
+from stages.params import MODEL_PARAMS, FeatureParams, load_family_params
 from tests.conftest import PROJECT, TINY_PARAMS
 from tests.synthetic import housing_frame
 
@@ -25,13 +25,14 @@ SAME = {"rtol": 1e-6}
 @pytest.fixture(scope="module", params=list(MODEL_PARAMS))
 def model(request: pytest.FixtureRequest) -> Pipeline:
     from stages.families import fit_pipeline
+    from stages.splits import TrainingData
 
     family = request.param
-    params = load_params(f"train.{family}", PROJECT / "params.yaml")
+    params = load_family_params(family, PROJECT / "params.yaml")
     params = params.model_copy(update=TINY_PARAMS["train"].get(family, {}))
     frame = housing_frame(1200, seed=3)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    pipeline, _ = fit_pipeline(family, params, FEATURES, "cpu", 0, X[:1000], y[:1000], X[1000:], y[1000:])
+    pipeline, _ = fit_pipeline(family, params, FEATURES, "cpu", 0, TrainingData(X[:1000], y[:1000], X[1000:], y[1000:]))
     return pipeline
 
 

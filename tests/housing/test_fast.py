@@ -21,6 +21,7 @@ from stages.params import (
     RandomForestParams,
     XGBoostParams,
 )
+from stages.splits import TrainingData
 from tests.synthetic import housing_frame
 
 BOOSTING = {"n_estimators": 40, "learning_rate": 0.1, "subsample": 0.9, "colsample_bytree": 0.9}
@@ -57,9 +58,9 @@ def data() -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def pipelines(data) -> dict[str, Pipeline]:
-    X, y, held_out, y_held_out = data
+    training = TrainingData(*data)
     fitted = {
-        family: single_threaded(fit_pipeline(family, params, FEATURES, "cpu", 0, X, y, held_out, y_held_out)[0])
+        family: single_threaded(fit_pipeline(family, params, FEATURES, "cpu", 0, training)[0])
         for family, params in FAMILIES.items()
     }
     members = [(family, fitted[family][-1]) for family in ("xgboost", "lightgbm", "mlp")]

@@ -11,6 +11,7 @@ from housing.fast import single_threaded
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.families import fit_pipeline
 from stages.params import FeatureParams, LightGBMParams, RandomForestParams
+from stages.splits import TrainingData
 from tests.serve.conftest import MODEL_NAME, RECORD, fresh_store, start_app, start_server
 from tests.synthetic import housing_frame
 from tests.unloadable_model import register_unloadable_champion
@@ -35,7 +36,7 @@ def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) ->
     frame = housing_frame(300, seed=3)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
     features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform="sqrt")
-    pipeline, _ = fit_pipeline(family, FAMILIES[family], features, "cpu", 0, X, y, X, y)
+    pipeline, _ = fit_pipeline(family, FAMILIES[family], features, "cpu", 0, TrainingData(X, y, X, y))
     before = pipeline.predict(X)
 
     served = single_threaded(pipeline)

@@ -25,6 +25,7 @@ from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.families import fit_pipeline
 from stages.logged_model import log_pipeline
 from stages.params import FeatureParams, LinearParams
+from stages.splits import TrainingData
 from stages.tracking import configure_tracking
 from tests.synthetic import housing_frame
 
@@ -67,7 +68,7 @@ def register_tiny_model(
             frame = housing_frame(300, seed=seed)
             X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
             features = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
-            pipeline, _ = fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", 0, X, y, X, y)
+            pipeline, _ = fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", 0, TrainingData(X, y, X, y))
             logged = log_pipeline(pipeline, "linear", X.head(3), train_sha256="0" * 64)
             if golden != "none":
                 add_golden_set(logged.model_id, pipeline, X, golden)

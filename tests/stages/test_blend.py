@@ -19,7 +19,8 @@ from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.blend import MIN_WEIGHT, candidate_weights, least_squares_weights, shared_features
 from stages.errors import StageError
 from stages.families import fit_pipeline
-from stages.params import FeatureParams, LinearParams, load_params
+from stages.params import BlendParams, FeatureParams, LinearParams, load_params
+from stages.splits import TrainingData
 from tests.synthetic import housing_frame
 
 RNG = np.random.default_rng(3)
@@ -58,8 +59,9 @@ def test_members_fitted_on_different_features_cannot_share_one_feature_step():
     frame = housing_frame(120, seed=4)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
     features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform="sqrt")
+    training = TrainingData(X, y, X, y)
     members = {
-        f"seed {seed}": fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", seed, X, y, X, y)[0]
+        f"seed {seed}": fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", seed, training)[0]
         for seed in (0, 1)
     }
 
@@ -84,7 +86,7 @@ def test_the_blend_is_its_members_weighted_behind_one_feature_step(trained_repo:
     assert isinstance(pipeline[-1], WeightedAverage) and len(pipeline) == 3, "features, scale, the average"
     assert pipeline[-1].named_weights() == {family: weight for family, weight in weights.items() if weight > 0}
     assert blend.metadata.get_input_schema().input_names() == RAW_COLUMNS
-    assert set(weights) == set(load_params("blend", trained_repo / "params.yaml").members)
+    assert set(weights) == set(load_params("blend", BlendParams, trained_repo / "params.yaml").members)
     assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
 
 

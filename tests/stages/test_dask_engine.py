@@ -24,6 +24,7 @@ from stages.dask_engine import SCHEDULER_ADDRESS, dask_client, fit_on_dask
 from stages.errors import StageError
 from stages.families import fit_model
 from stages.params import DaskParams, LightGBMParams, LinearParams, XGBoostParams
+from stages.splits import TrainingData
 from tests.conftest import free_port
 from tests.dvc_repo import BIN
 from tests.synthetic import housing_frame
@@ -80,8 +81,13 @@ def client() -> Iterator[Client]:
         yield started
 
 
+def training(prepared: dict[str, np.ndarray]) -> TrainingData[np.ndarray]:
+    """The rows to train on and to stop early on, as a fit takes them."""
+    return TrainingData(prepared["X"], prepared["y"], prepared["X_val"], prepared["y_val"])
+
+
 def fit_both(client: Client, family: str, data: dict) -> tuple[object, object]:
-    args = (family, FAMILIES[family], "cpu", 0, data["X"], data["y"], data["X_val"], data["y_val"])
+    args = (family, FAMILIES[family], "cpu", 0, training(data))
     return fit_model(*args), fit_on_dask(client, CLUSTER.partitions, *args)
 
 
@@ -109,7 +115,7 @@ def test_the_fit_runs_on_the_workers_not_in_the_stage(client, prepared):
     pids = client.run(os.getpid)
 
     with get_task_stream(client) as stream:
-        fit_on_dask(client, CLUSTER.partitions, "xgboost", FAMILIES["xgboost"], "cpu", 0, *list(prepared.values())[:4])
+        fit_on_dask(client, CLUSTER.partitions, "xgboost", FAMILIES["xgboost"], "cpu", 0, training(prepared))
 
     used = {pids[task["worker"]] for task in stream.data}
     assert used and os.getpid() not in used and used <= set(pids.values())
@@ -146,7 +152,7 @@ def test_a_scheduler_and_workers_of_their_own_are_reached_through_the_address(se
 
     with dask_client(CLUSTER) as client:
         pids = set(client.run(os.getpid).values())
-        model = fit_on_dask(client, 2, "lightgbm", FAMILIES["lightgbm"], "cpu", 0, *list(prepared.values())[:4])
+        model = fit_on_dask(client, 2, "lightgbm", FAMILIES["lightgbm"], "cpu", 0, training(prepared))
 
     assert pids == {worker.pid for worker in workers}
     assert np.isfinite(model.predict(prepared["X_test"])).all()
@@ -161,6 +167,6 @@ def test_a_worker_killed_mid_fit_stops_the_fit_with_one_line(separate_cluster, p
         threading.Timer(3, workers[1].kill).start()
         started = time.monotonic()
         with pytest.raises(StageError, match=r"^dask: worker tcp://127\.0\.0\.1:\d+ left the cluster during the fit"):
-            fit_on_dask(client, 2, "xgboost", endless, "cpu", 0, *list(prepared.values())[:4])
+            fit_on_dask(client, 2, "xgboost", endless, "cpu", 0, training(prepared))
 
     assert time.monotonic() - started < 60

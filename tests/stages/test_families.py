@@ -6,6 +6,7 @@ import pytest
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.families import fit_pipeline
 from stages.params import FeatureParams, LinearParams
+from stages.splits import TrainingData
 from tests.synthetic import housing_frame
 
 # A ridge penalty this large leaves only the intercept: the mean of the target it was fitted on.
@@ -23,6 +24,6 @@ def test_the_model_is_fitted_on_the_transformed_target_and_predicts_price(transf
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
     features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform=transform)
 
-    pipeline, _ = fit_pipeline("linear", CONSTANT, features, "cpu", 0, X, y, X, y)
+    pipeline, _ = fit_pipeline("linear", CONSTANT, features, "cpu", 0, TrainingData(X, y, X, y))
 
     np.testing.assert_allclose(pipeline.predict(X.head(5)), MEAN_IN_PRICE_SPACE[transform](y), rtol=1e-6)

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from ops.presets import PRESETS, dvc_flags, section_overrides
 from stages.families import fit_pipeline
-from stages.params import SECTIONS, FeatureParams, load_params
+from stages.params import SECTIONS, FeatureParams, load_family_params, load_params
+from stages.splits import TrainingData
 from stages.telemetry import fit_telemetry
 from tests.conftest import PROJECT, TINY_PARAMS
 from tests.synthetic import housing_frame
@@ -21,7 +22,7 @@ FAMILIES = ["linear", "random_forest", "xgboost", "lightgbm", "mlp"]
 
 
 def tiny(family: str, **overrides: object):
-    params = load_params(f"train.{family}", PROJECT / "params.yaml")
+    params = load_family_params(family, PROJECT / "params.yaml")
     return params.model_copy(update={**TINY_PARAMS["train"].get(family, {}), **overrides})
 
 
@@ -36,7 +37,7 @@ FEATURE_PARAMS = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_t
 
 @pytest.mark.parametrize("section", sorted({key.rsplit(".", 1)[0] for key in PRESETS["gpu"] if "." in key}))
 def test_gpu_preset_values_are_valid_params(section):
-    current = load_params(section, PROJECT / "params.yaml").model_dump()
+    current = load_params(section, SECTIONS[section], PROJECT / "params.yaml").model_dump()
 
     merged = TypeAdapter(SECTIONS[section]).validate_python({**current, **section_overrides("gpu", section)})
 
@@ -65,7 +66,7 @@ def test_cpu_telemetry_names_the_processor_and_peak_memory():
 def test_each_family_fits_on_cuda_and_predicts_on_the_cpu(family):
     X, y, X_val, y_val = data()
 
-    pipeline, _ = fit_pipeline(family, tiny(family), FEATURE_PARAMS, "cuda", 0, X, y, X_val, y_val)
+    pipeline, _ = fit_pipeline(family, tiny(family), FEATURE_PARAMS, "cuda", 0, TrainingData(X, y, X_val, y_val))
 
     predicted = pipeline.predict(X_val)
     assert np.isfinite(predicted).all()
@@ -87,6 +88,8 @@ def test_cuda_telemetry_reads_the_gpu():
 def test_compiled_mlp_trains_on_cuda():
     X, y, X_val, y_val = data()
 
-    pipeline, _ = fit_pipeline("mlp", tiny("mlp", compile=True), FEATURE_PARAMS, "cuda", 0, X, y, X_val, y_val)
+    training = TrainingData(X, y, X_val, y_val)
+
+    pipeline, _ = fit_pipeline("mlp", tiny("mlp", compile=True), FEATURE_PARAMS, "cuda", 0, training)
 
     assert np.isfinite(pipeline.predict(X_val)).all()

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from stages.errors import StageError
-from stages.params import SECTIONS, IngestParams, XGBoostParams, load_params
+from stages.params import SECTIONS, Device, IngestParams, Section, XGBoostParams, load_params
 from tests.conftest import PROJECT
 
 PROJECT_PARAMS = PROJECT / "params.yaml"
@@ -32,12 +32,12 @@ def with_xgboost(tmp_path: Path, **changes: object) -> Path:
 
 def load_error(section: str, path: Path) -> str:
     with pytest.raises(StageError) as caught:
-        load_params(section, params_file=path)
+        load_params(section, SECTIONS.get(section, Section), params_file=path)
     return str(caught.value)
 
 
 def test_xgboost_section_of_project_params_is_typed():
-    xgboost = load_params("train.xgboost", params_file=PROJECT_PARAMS)
+    xgboost = load_params("train.xgboost", XGBoostParams, params_file=PROJECT_PARAMS)
 
     assert isinstance(xgboost, XGBoostParams)
     assert xgboost.max_depth == project_params()["train"]["xgboost"]["max_depth"]
@@ -46,19 +46,19 @@ def test_xgboost_section_of_project_params_is_typed():
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_every_section_of_project_params_is_valid(section):
-    assert load_params(section, params_file=PROJECT_PARAMS) is not None
+    assert load_params(section, SECTIONS[section], params_file=PROJECT_PARAMS) is not None
 
 
 def test_scalar_sections_load_as_plain_values():
-    assert load_params("seed", params_file=PROJECT_PARAMS) == project_params()["seed"]
-    assert load_params("device", params_file=PROJECT_PARAMS) == project_params()["device"]
+    assert load_params("seed", int, params_file=PROJECT_PARAMS) == project_params()["seed"]
+    assert load_params("device", Device, params_file=PROJECT_PARAMS) == project_params()["device"]
 
 
 def test_null_sha256_is_allowed(tmp_path):
     params = project_params()
     params["ingest"]["sha256"] = None
 
-    ingest = load_params("ingest", params_file=params_file(tmp_path, params))
+    ingest = load_params("ingest", IngestParams, params_file=params_file(tmp_path, params))
 
     assert isinstance(ingest, IngestParams)
     assert ingest.sha256 is None
@@ -127,6 +127,12 @@ def test_missing_section_is_a_stage_error(tmp_path, section, remove):
     message = load_error(section, params_file(tmp_path, params))
 
     assert f"missing params section '{section}'" in message
+
+
+def test_naming_another_model_than_the_sections_is_a_type_error():
+    """A mistake in the code, not in params.yaml: the caller's type checker would believe the wrong type."""
+    with pytest.raises(TypeError, match="params section 'features' is a"):
+        load_params("features", XGBoostParams, params_file=PROJECT_PARAMS)
 
 
 def test_unknown_section_name_is_a_stage_error():
