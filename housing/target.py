@@ -21,7 +21,8 @@ class LogTargetRegressor(RegressorMixin, BaseEstimator):
     """A regressor already fitted on log(price), predicting price.
 
     scikit-learn's TransformedTargetRegressor around a FrozenEstimator does the same, but computes
-    estimator tags (with deep copies) on every call: 0.25 ms, more than the trees take on one row.
+    estimator tags (with deep copies) on every call, which on one row costs more than the trees
+    themselves (one-row latencies: bench/results/predict.json).
     """
 
     def __init__(self, regressor: RegressorMixin):
@@ -54,7 +55,8 @@ class SqrtTargetRegressor(LogTargetRegressor):
     """A regressor already fitted on sqrt(price), predicting price.
 
     The square root tames the long right tail less than the log does, so the fit's squared error sits
-    closer to the RMSE in dollars the models are judged by (validation chose it: see the README).
+    closer to the RMSE in dollars the models are judged by (validation chose it: the manual's pipeline
+    page, docs/pipeline.md).
     """
 
     @staticmethod

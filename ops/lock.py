@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 PROJECT = "housing-mlops"
 NOT_SERVED = {
-    "nvidia-nccl-cu12": "XGBoost's multi-GPU collective library (about 490 MB): only GPU training loads it",
+    "nvidia-nccl-cu12": "XGBoost's multi-GPU collective library: only GPU training loads it",
 }
 CPU_BUILDS = {"xgboost": "xgboost-cpu"}
-"""The same release of the same module built without CUDA kernels (a tenth of the size)."""
+"""The same release of the same module built without the CUDA kernels a CPU server never runs."""
 
 
 def resolution(extras: str) -> list[tuple[str, str]]:
