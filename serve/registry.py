@@ -21,14 +21,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from housing.names import EPOCH_TRAIN_LOSS, EPOCH_VAL_RMSE, MLP_FAMILY, MODEL_FAMILY, TARGET_TRANSFORM_PARAM
 from serve.payloads import EpochLoss, RegisteredVersion, RegistryModels, TrainingLoss
 from serve.prediction_log import lock_beside
 
-LOSS_METRICS = {"train_loss": "epoch_train_loss", "val_rmse": "epoch_val_rmse"}
+LOSS_METRICS = {"train_loss": EPOCH_TRAIN_LOSS, "val_rmse": EPOCH_VAL_RMSE}
 """EpochLoss field: the MLflow metric stages.train logs for it."""
-TARGET_TRANSFORM_PARAM = "features.target_transform"
-"""The run parameter naming the target the MLP was fitted to, the scale of its validation RMSE."""
-MLP_RUNS = "tags.model_family = 'mlp'"
+MLP_RUNS = f"tags.{MODEL_FAMILY} = '{MLP_FAMILY}'"
 NEWEST_FIRST = "attributes.start_time DESC"
 STORE_LOCK = 7_337_002
 """PostgreSQL advisory lock id under which one process at a time creates MLflow's store."""
@@ -107,7 +106,7 @@ class Registry:
     def _version(self, version: ModelVersion, named: dict[int, list[str]]) -> RegisteredVersion:
         """The register stage tags a version with its scores (plain names, numbers) and lineage (dotted names)."""
         tags = dict(version.tags)
-        family = tags.pop("model_family", None)
+        family = tags.pop(MODEL_FAMILY, None)
         scores = {name: _score(value) for name, value in tags.items() if "." not in name}
         metrics = {name: score for name, score in scores.items() if score is not None}
         return RegisteredVersion(

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from housing.drift import DriftThresholds
-from housing.registry import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME
+from housing.names import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from housing.names import TARGET_TRANSFORM_PARAM
 from housing.schema import RAW_COLUMNS
 from serve.dashboard import PAGES
 from serve.history import EXPORT_COLUMNS
-from serve.registry import TARGET_TRANSFORM_PARAM
 from tests.conftest import in_forked_child
 from tests.serve.conftest import App, start_app, tiny_champion_store
 from tests.synthetic import housing_frame
