@@ -21,7 +21,7 @@ import ctypes
 import json
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,8 +266,10 @@ def _same(fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
     return (fast == slow) | (np.isnan(fast) & np.isnan(slow))
 
 
-def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A raw frame as the columns a server predicts on (housing.features.RawColumns)."""
-    columns = {name: frame[name].to_numpy(dtype=float) for name in NUMERIC_COLUMNS}
-    columns["ocean_proximity"] = frame["ocean_proximity"].to_numpy(dtype=object)
+def columns_of(raw: pd.DataFrame | Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+    """Raw rows as the columns a server predicts on (housing.features.RawColumns): the numbers as floats
+    (a missing one NaN), ocean_proximity as objects. From a frame (a golden set) or from each column's
+    values (a request's records)."""
+    columns = {name: np.asarray(raw[name], dtype=float) for name in NUMERIC_COLUMNS}
+    columns["ocean_proximity"] = np.asarray(raw["ocean_proximity"], dtype=object)
     return columns
