@@ -4,7 +4,7 @@
 
 Loads every saved model of the last `dvc repro` (models/<candidate>) the way serve does (the raw
 scikit-learn pipeline, single-threaded), then times `predict` on one validated row given as columns
-(serve.payloads.records_columns), the request path minus HTTP; and the feature step alone, which
+(serve.prediction.records_columns), the request path minus HTTP; and the feature step alone, which
 the blend runs once for all its members; and each candidate's exact fast path (housing.fast), the way
 the server predicts once the golden set proves it. Rounds of the candidates interleave, so a change in
 the machine's speed during the run touches all of them alike; the table reports medians, each
@@ -25,7 +25,7 @@ import numpy as np
 from bench.provenance import provenance
 from housing.fast import fast_path, single_threaded
 from housing.schema import HousingRow
-from serve.payloads import records_columns
+from serve.prediction import records_columns
 from stages.params import CANDIDATES
 from stages.splits import load_split
 

@@ -27,6 +27,8 @@ import requests
 from bench.provenance import provenance
 from bench.serve import BIN_DIR, THREAD_PINNING, records, run_wrk, start, stop, worker_used, wrk_script
 from housing.fast import LightGBMRows, XGBoostTrees
+from serve.errors import parse_json, validate_model
+from serve.prediction import validate_records
 from stages.tracking import tracking_uri
 
 PORT = 8611
@@ -43,10 +45,10 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("model: MLP (torch)", ("housing/mlp.py", "torch/")),
     ("model: other estimators", ("sklearn/linear_model", "sklearn/ensemble")),
     ("features and scaling", ("housing/features.py", "housing/fast.py", "sklearn/")),
-    ("validation (pydantic)", ("serve/payloads.py", "pydantic")),
+    ("validation (pydantic)", (*map(frame_of, (validate_records, validate_model, parse_json)), "pydantic")),
     ("prediction log", ("serve/prediction_log.py", "sqlite3")),
     ("metrics (prometheus)", ("serve/metrics.py", "prometheus_")),
-    ("access log and request id", ("finish (serve/app.py", "start_clock (serve/app.py", "logging/")),
+    ("access log and request id", ("serve/request_log.py", "logging/")),
     ("JSON", ("json/",)),
     ("the rest of the app", ("serve/",)),
     ("Flask and werkzeug", ("flask/", "werkzeug/")),

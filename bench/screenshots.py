@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from bench.browser import chromium
-from serve.dashboard import PAGES
+from serve.dashboard.pages import PAGES
 
 FILLED = {
     "live": "#in-window",

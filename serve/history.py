@@ -1,4 +1,5 @@
-"""The prediction log read back: filtered pages, streamed exports, and what the dashboard charts.
+"""The prediction log read back, as /predictions pages it and /predictions/export streams it: the
+filters both take (their schemas are here, beside the queries they make), a page, and an export.
 
 Filters are SQL, so a page, a count and an export each read only the rows they return, on SQLite
 and PostgreSQL alike. A record's inputs are stored as JSON text; ocean_proximity is filtered inside
@@ -10,27 +11,95 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import numpy as np
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import ColumnElement, Select, and_, cast, func, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 
-from housing.schema import RAW_COLUMNS
-from serve.payloads import HistoryFilters
-from serve.prediction_log import FEEDBACK, PREDICTIONS, engine, read, timestamp
+from housing.schema import RAW_COLUMNS, OceanProximity
+from serve.prediction_log import PREDICTIONS, Role, engine, timestamp
 
 LOG_COLUMNS = [column.name for column in PREDICTIONS.columns if column.name != "inputs"]
 EXPORT_COLUMNS = [*LOG_COLUMNS, *RAW_COLUMNS]
 """An exported CSV row: the log's own columns, then the record's inputs, one column each."""
 EXPORT_BATCH = 1000
-PRICE_BINS = 40
-BUCKET_CHARACTERS = {"minute": 16, "hour": 13, "day": 10}
-"""How many leading characters of an ISO timestamp name its minute, hour or day."""
+BIGINT_MAX = 2**63 - 1
+"""The largest integer SQLite and PostgreSQL compare with: a larger one in a query overflowed into a 500."""
+
+
+class HistoryFilters(BaseModel):
+    """Which logged predictions: every filter given must hold (none given: all of them)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    since: AwareDatetime | None = Field(default=None, description="Logged at or after this moment (with its offset).")
+    until: AwareDatetime | None = Field(default=None, description="Logged before this moment.")
+    model_version: int | None = Field(default=None, ge=1, le=BIGINT_MAX)
+    role: Role | None = None
+    ocean_proximity: OceanProximity | None = None
+    min_price: float | None = Field(default=None, ge=0, description="Predicted dollars at least this.")
+    max_price: float | None = Field(default=None, ge=0, description="Predicted dollars at most this.")
+    request_id: str | None = Field(default=None, min_length=1, max_length=128, description="Request ids starting so.")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def iso_time(cls, value: object) -> object:
+        """An ISO 8601 time, as the query string gives it: pydantic alone would also take a number (Unix time)."""
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00Z") from None
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if until and since and until <= since:
+            raise ValueError(f"must come after since ({since.isoformat()})")
+        return until
+
+    @field_validator("max_price")
+    @classmethod
+    def at_least_min_price(cls, top: float | None, info: ValidationInfo) -> float | None:
+        bottom = info.data.get("min_price")
+        if top is not None and bottom is not None and top < bottom:
+            raise ValueError(f"must be at least min_price ({bottom})")
+        return top
+
+
+class PredictionsQuery(HistoryFilters):
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=BIGINT_MAX)
+
+
+class ExportQuery(HistoryFilters):
+    format: Literal["csv", "json"] = Field(default="csv", description="CSV (inputs as columns) or a JSON array.")
+
+
+class LoggedPrediction(BaseModel):
+    id: int
+    request_id: str
+    row: int = Field(description="Position of the record in its request.")
+    created_at: str
+    model_name: str
+    model_version: int
+    inputs: dict[str, Any]
+    prediction: float = Field(description="Dollars.")
+    latency_ms: float = Field(description="Time the whole request took in the server (a shadow: its own prediction).")
+    role: Role
+
+
+class PredictionsPage(BaseModel):
+    limit: int
+    offset: int
+    total: int = Field(description="Logged predictions that pass the filters, on every page.")
+    predictions: list[LoggedPrediction]
 
 
 def _input_field(dialect: str, name: str) -> ColumnElement[Any]:
@@ -112,87 +181,3 @@ def _drained(buffer: io.StringIO) -> str:
     buffer.seek(0)
     buffer.truncate()
     return text
-
-
-def per_minute(location: str | Path, minutes: int, now: datetime) -> list[dict[str, Any]]:
-    """Answered predictions (shadows left out) in each of the last `minutes` minutes, oldest first, zeros included."""
-    start = (now - timedelta(minutes=minutes - 1)).replace(second=0, microsecond=0)
-    minute = func.substr(PREDICTIONS.c.created_at, 1, BUCKET_CHARACTERS["minute"])
-    query = (
-        select(minute.label("minute"), func.count().label("count"))
-        .where(PREDICTIONS.c.created_at >= timestamp(start), PREDICTIONS.c.role != "shadow")
-        .group_by(minute)
-    )
-    counts = {row["minute"]: row["count"] for row in read(location, query)}
-    labels = [timestamp(start + timedelta(minutes=step))[: BUCKET_CHARACTERS["minute"]] for step in range(minutes)]
-    return [{"minute": label, "count": int(counts.get(label, 0))} for label in labels]
-
-
-def recent_answers(location: str | Path, limit: int, since: datetime) -> list[dict[str, Any]]:
-    """The latest `limit` answered predictions since `since`: where (from the inputs), what and when."""
-    query = (
-        PREDICTIONS.select()
-        .where(PREDICTIONS.c.created_at >= timestamp(since), PREDICTIONS.c.role != "shadow")
-        .order_by(PREDICTIONS.c.id.desc())
-        .limit(limit)
-    )
-    answers = []
-    for row in read(location, query):
-        inputs = json.loads(row["inputs"])
-        answers.append(
-            {
-                "created_at": row["created_at"],
-                "model_version": row["model_version"],
-                "role": row["role"],
-                "prediction": row["prediction"],
-                "longitude": inputs["longitude"],
-                "latitude": inputs["latitude"],
-                "ocean_proximity": inputs["ocean_proximity"],
-            }
-        )
-    return answers
-
-
-def price_histogram(prices: list[float]) -> dict[str, list[float]]:
-    """PRICE_BINS equal bins from 0 to the highest price (at least the data's $500,001 cap)."""
-    top = max([500_001.0, *prices])
-    counts, edges = np.histogram(prices, bins=PRICE_BINS, range=(0.0, top))
-    return {"edges": edges.round(2).tolist(), "counts": counts.tolist()}
-
-
-def accuracy_over_time(location: str | Path, bucket: str, since: datetime) -> list[dict[str, Any]]:
-    """Live RMSE and MAE (dollars) per model version and role in each `bucket` of prediction time since `since`.
-
-    A feedback report scores every row logged for its record, so a shadow's accuracy shows too.
-    """
-    prediction, actual = PREDICTIONS.c.prediction, FEEDBACK.c.actual
-    period = func.substr(PREDICTIONS.c.created_at, 1, BUCKET_CHARACTERS[bucket]).label("period")
-    query = (
-        select(
-            period,
-            PREDICTIONS.c.model_version,
-            PREDICTIONS.c.role,
-            func.count().label("count"),
-            func.avg((prediction - actual) * (prediction - actual)).label("mse"),
-            func.avg(func.abs(prediction - actual)).label("mae"),
-        )
-        .select_from(PREDICTIONS.join(FEEDBACK, and_(*_same_record())))
-        .where(PREDICTIONS.c.created_at >= timestamp(since))
-        .group_by(period, PREDICTIONS.c.model_version, PREDICTIONS.c.role)
-        .order_by(period)
-    )
-    return [
-        {
-            "period": row["period"],
-            "model_version": row["model_version"],
-            "role": row["role"],
-            "count": int(row["count"]),
-            "rmse": math.sqrt(row["mse"]),
-            "mae": float(row["mae"]),
-        }
-        for row in read(location, query)
-    ]
-
-
-def _same_record() -> list[ColumnElement[bool]]:
-    return [PREDICTIONS.c.request_id == FEEDBACK.c.request_id, PREDICTIONS.c.row == FEEDBACK.c.row]

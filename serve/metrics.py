@@ -5,7 +5,7 @@ so the champion and a challenger are compared side by side.
 
 Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set before Python starts, by `make serve` or the image's
 entrypoint) switches every metric to multiprocess files, so /metrics from any worker counts all of
-them. Each app gets its own registry, so several apps in one process (tests) never clash.
+them. Each service gets its own registry, so several in one process (tests) never clash.
 """
 
 from __future__ import annotations
@@ -15,24 +15,37 @@ import os
 from typing import Any
 
 import numpy as np
-from flask import Flask
+from flask import Flask, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
-from serve.payloads import Role
-from serve.prediction_log import LiveError
-from serve.watcher import ServedModel
+from serve.drift import ServedDrift
+from serve.prediction_log import LiveError, Role
+from serve.watcher import AliasWatcher, ServedModel
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 PRICE_BUCKETS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000, 500_000, 750_000, 1_000_000)
+PREFIXED_ENDPOINTS = ("dashboard", "dashboard_api")
+"""Blueprints whose views keep their blueprint's name in the `endpoint` label (`dashboard.page`)."""
+
+
+def endpoint(request: Request) -> str | None:
+    """The `endpoint` label of the request metrics: the view's own name (`predict`, `invocations`: what
+    monitoring/alerts.yml and the Grafana board select), or for the dashboard's, Flask's full endpoint."""
+    name = request.endpoint
+    if name is None or request.blueprint in PREFIXED_ENDPOINTS:
+        return name
+    return name.rpartition(".")[2]
 
 
 class ServeMetrics:
-    def __init__(self, app: Flask):
+    """The metrics of one service: created with it, attached to its app by `init_app`."""
+
+    def __init__(self) -> None:
         registry = CollectorRegistry()
         exporter = GunicornInternalPrometheusMetrics if "PROMETHEUS_MULTIPROC_DIR" in os.environ else PrometheusMetrics
-        self.exporter = exporter(app, registry=registry, group_by="endpoint", buckets=LATENCY_BUCKETS)
+        self.exporter = exporter(app=None, registry=registry, group_by=endpoint, buckets=LATENCY_BUCKETS)
         self.predictions = Counter(
             "housing_predictions_total", "Records predicted.", ["model_version", "role"], registry=registry
         )
@@ -88,6 +101,17 @@ class ServeMetrics:
         self.model_version = Gauge(
             "housing_model_version", "Version of the served champion.", multiprocess_mode="livemax", registry=registry
         )
+
+    def init_app(self, app: Flask) -> None:
+        """Time and count the app's requests, and answer GET /metrics."""
+        self.exporter.init_app(app)
+
+    def follow(self, champion: AliasWatcher, challenger: AliasWatcher | None, drift: ServedDrift) -> None:
+        """Keep the model gauges on the watchers' swaps and the drift gauges on every drift measurement."""
+        champion.on_swap(self.champion_swapped)
+        if challenger is not None:
+            challenger.on_swap(self.model_swapped)
+        drift.on_update(self.served_drift)
 
     def live_errors(self, errors: list[LiveError]) -> None:
         """Live accuracy per model version and role, from the latest feedback (any worker may have set it last).

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -52,6 +52,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+Role = Literal["champion", "challenger", "shadow"]
+"""Who produced a prediction: the champion or the challenger answered it, or the challenger predicted
+in the shadow of the champion's answer (logged, never returned)."""
 
 metadata = MetaData()
 PREDICTIONS = Table(

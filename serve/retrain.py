@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serve.payloads import ErrorDetail, RequestError
+from serve.errors import ErrorDetail, RequestError
 from serve.prediction_log import database_url
 from serve.retrain_lock import LOCK, LOG, STATUS, lock_held
 

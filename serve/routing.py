@@ -24,9 +24,9 @@ import numpy as np
 from flask import Response, after_this_request
 
 from housing.features import RawColumns
+from serve.errors import ErrorDetail, RequestError
 from serve.metrics import ServeMetrics
-from serve.payloads import ErrorDetail, RequestError, Role
-from serve.prediction_log import PredictionLog
+from serve.prediction_log import PredictionLog, Role
 from serve.settings import ChallengerMode
 from serve.watcher import AliasWatcher, ServedModel
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from serve.app import ROOMS
 from serve.openapi import openapi_document
 from serve.settings import Settings
 from tests.conftest import PROJECT
@@ -56,7 +57,7 @@ def test_the_render_passes_strict_schema_validation(rendered: Path, resources: d
 def test_ports_and_probes_are_the_apps(resources: dict[str, dict], container: dict):
     config = resources["ConfigMap"]["data"]
     port = int(config["GUNICORN_BIND"].rsplit(":", 1)[1])
-    paths = openapi_document("test", "0")["paths"]
+    paths = openapi_document("test", "0", ROOMS)["paths"]
 
     assert container["ports"] == [{"name": "http", "containerPort": port}]
     assert re.search(rf"^EXPOSE {port}$", (PROJECT / "Dockerfile").read_text(), re.M)

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from bench.screenshots import FILLED, UNFILLED
-from serve.dashboard import PAGES
+from serve.dashboard.pages import PAGES
 from tests.conftest import eventually, needs_chromium
 from tests.serve.conftest import MODEL_NAME, RECORD
 from tests.serve.test_browser import fill

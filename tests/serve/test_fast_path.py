@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from housing.schema import HousingRow
-from serve.payloads import records_columns
+from serve.prediction import records_columns
 from tests.serve.conftest import RECORD, fresh_store, register_version, start_app
 
 
@@ -33,7 +33,7 @@ def test_the_fast_path_answers_what_the_pipeline_answers(app):
         {**RECORD, "median_income": 2.5},
         {key: v for key, v in RECORD.items() if key != "total_bedrooms"},
     ]
-    model = app.service.champion.current
+    model = app.service.parts.champion.current
 
     answered = [p["median_house_value"] for p in app.post("/predict", json=records).get_json()["predictions"]]
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from serve import history
-from serve.payloads import HistoryFilters
+from serve.history import HistoryFilters
 from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine, lock_beside
 from tests.conftest import in_forked_child
 

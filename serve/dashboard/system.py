@@ -1,4 +1,5 @@
-"""The host and the server's processes as GET /system reports them: workers, memory, and GPUs via NVML.
+"""The host and the server's processes as GET /system reports them (the dashboard's System page):
+workers, memory, and GPUs via NVML, with the schema of the answer.
 
 Under gunicorn a worker's parent is the arbiter, whose children are the workers; outside gunicorn
 (tests, `flask run`) this process is the only worker. NVML comes with the `gpu` extra
@@ -13,13 +14,48 @@ import time
 from typing import Any
 
 import psutil
+from pydantic import BaseModel, Field
 
-from serve.payloads import GpuStatus, WorkerProcess
+from serve.api_schemas import ModelRef
 
 MB = 1024 * 1024
 STARTED = time.monotonic()
 _processes: dict[int, psutil.Process] = {}
 """Each worker's Process object, kept so that cpu_percent measures since the previous reading."""
+
+
+class WorkerProcess(BaseModel):
+    pid: int
+    rss_mb: float
+    cpu_percent: float = Field(description="Since the previous reading of this process, by this worker.")
+    this_worker: bool = Field(description="The worker that answered this request.")
+
+
+class GpuStatus(BaseModel):
+    index: int
+    name: str
+    memory_used_mb: float
+    memory_total_mb: float
+    utilization_percent: float
+    temperature_c: float
+    power_w: float | None
+
+
+class SystemStatus(BaseModel):
+    health: str
+    ready: bool
+    model: ModelRef | None
+    challenger: ModelRef | None
+    problem: str | None = Field(description="Why no model is loaded, if none is.")
+    uptime_s: float = Field(description="Since this worker started.")
+    workers: list[WorkerProcess] = Field(description="Gunicorn's workers on this host (this process alone outside it).")
+    cpu_count: int
+    load_average: tuple[float, float, float]
+    memory_total_mb: float
+    memory_available_mb: float
+    gpus: list[GpuStatus] = Field(description="Through NVML; empty where there is no NVIDIA GPU.")
+    gpu_problem: str | None = Field(description="Why no GPU is reported, when none is.")
+    versions: dict[str, str] = Field(description="housing-mlops, MLflow, Python.")
 
 
 def uptime_s() -> float:

@@ -1,5 +1,5 @@
-"""The dashboard: six pages served by the app itself, each drawn in the browser from the app's JSON
-endpoints (serve.dashboard_api and the API's own), so every figure on a page is one a client can get.
+"""The dashboard's six pages, each drawn in the browser from the app's JSON endpoints (its own, in
+serve.dashboard.endpoints, and the API's), so every figure on a page is one a client can get.
 
 Charts are plotly.js, sent from the installed plotly package rather than a CDN: the dashboard works
 on a machine with no internet, and its version is the lock's.
@@ -27,23 +27,28 @@ PAGES = {
 PLOTLY_JS = files("plotly") / "package_data" / "plotly.min.js"
 CACHE_SECONDS = 24 * 3600
 
-dashboard = Blueprint(
-    "dashboard", __name__, static_folder="static/dashboard", static_url_path="/static", url_prefix="/dashboard"
+blueprint = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
 )
 
 
-@dashboard.get("/")
+@blueprint.get("/")
 def home() -> WerkzeugResponse:
     return redirect(url_for("dashboard.page", name="live"))
 
 
-@dashboard.get("/<name>")
+@blueprint.get("/<name>")
 def page(name: str) -> str:
     if name not in PAGES:
         raise NotFound(f"no dashboard page {name!r}: the pages are {', '.join(PAGES)}")
-    return render_template(f"dashboard/{name}.html", pages=PAGES, current=name, ocean_classes=OCEAN_CLASSES)
+    return render_template(f"{name}.html", pages=PAGES, current=name, ocean_classes=OCEAN_CLASSES)
 
 
-@dashboard.get("/plotly.min.js")
+@blueprint.get("/plotly.min.js")
 def plotly_js() -> Response:
     return send_file(str(PLOTLY_JS), mimetype="text/javascript", max_age=CACHE_SECONDS)

@@ -1,5 +1,5 @@
-"""What the tracking store says, for the dashboard: the registered versions, and the MLP's loss curves;
-and `create_store`, which every worker calls before its first use of the store.
+"""What the tracking store says, for the dashboard's Models and Retrain pages: the registered versions,
+and the latest MLP run's loss curves, with the schemas of both answers.
 
 Both are read with the server's own MlflowClient on each request (the registry is the source of
 truth, and these pages are looked at by people, not polled by load balancers). A store that cannot
@@ -9,67 +9,56 @@ be reached gives an answer with the reason, not an error page.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from pydantic import BaseModel, Field
 
 from housing.names import EPOCH_TRAIN_LOSS, EPOCH_VAL_RMSE, MLP_FAMILY, MODEL_FAMILY, TARGET_TRANSFORM_PARAM
-from serve.payloads import EpochLoss, RegisteredVersion, RegistryModels, TrainingLoss
-from serve.prediction_log import lock_beside
 
 LOSS_METRICS = {"train_loss": EPOCH_TRAIN_LOSS, "val_rmse": EPOCH_VAL_RMSE}
 """EpochLoss field: the MLflow metric stages.train logs for it."""
 MLP_RUNS = f"tags.{MODEL_FAMILY} = '{MLP_FAMILY}'"
 NEWEST_FIRST = "attributes.start_time DESC"
-STORE_LOCK = 7_337_002
-"""PostgreSQL advisory lock id under which one process at a time creates MLflow's store."""
 
 
-def create_store(tracking_uri: str) -> None:
-    """Create an MLflow database store that does not exist yet, one process at a time.
-
-    MLflow creates a missing SQL store when a client first opens it, and migrates its schema with no
-    lock of its own: gunicorn's workers, and replicas sharing the database, starting together on no
-    store run that migration at once, and the losers fail to boot ("duplicate column name"). Under a
-    lock (a file beside an SQLite store, an advisory lock on PostgreSQL) the first one creates it and
-    the others find it there. Other stores (a tracking server, files) are left as they were.
-    """
-    backend = make_url(tracking_uri).get_backend_name() if tracking_uri.startswith(("sqlite:", "postgresql")) else None
-    if backend == "sqlite":
-        database = make_url(tracking_uri).database
-        if database and database != ":memory:":
-            with lock_beside(Path(database)):
-                _open_store(tracking_uri)
-    elif backend == "postgresql":
-        with _advisory_lock(tracking_uri):
-            _open_store(tracking_uri)
+class RegisteredVersion(BaseModel):
+    version: int
+    aliases: list[str]
+    created_at: str
+    run_id: str | None
+    model_family: str | None
+    metrics: dict[str, float] = Field(description="Scores the register stage recorded (tags of the version).")
+    tags: dict[str, str] = Field(description="Every other tag: lineage, data hash, commit.")
 
 
-def _open_store(tracking_uri: str) -> None:
-    MlflowClient(tracking_uri, tracking_uri).search_registered_models(max_results=1)
+class RegistryModels(BaseModel):
+    name: str
+    versions: list[RegisteredVersion] = Field(description="Newest first.")
+    problem: str | None = Field(default=None, description="Why the registry could not be read.")
 
 
-@contextmanager
-def _advisory_lock(database_url: str) -> Iterator[None]:
-    """PostgreSQL's session lock STORE_LOCK, held on a connection of its own while the block runs."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": STORE_LOCK})
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": STORE_LOCK})
-    finally:
-        engine.dispose()
+class EpochLoss(BaseModel):
+    epoch: int
+    train_loss: float | None = Field(description="Mean batch MSE on the standardised target.")
+    val_rmse: float | None = Field(
+        description="Validation RMSE on the target the MLP is fitted to: target_transform of the price in $100,000."
+    )
+
+
+class TrainingLoss(BaseModel):
+    """The per-epoch losses of the latest MLP training run in the tracking store."""
+
+    run_id: str | None = None
+    run_name: str | None = None
+    started_at: str | None = None
+    target_transform: str | None = Field(
+        default=None, description="The run's features.target_transform: sqrt, log or none."
+    )
+    epochs: list[EpochLoss] = Field(default_factory=list)
+    problem: str | None = Field(default=None, description="Why there is no curve to show.")
 
 
 def _moment(milliseconds: int | None) -> str:
