@@ -36,18 +36,23 @@ from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Double,
     Engine,
+    FromClause,
     Index,
     Integer,
+    Label,
     MetaData,
     Table,
     Text,
+    and_,
     create_engine,
     delete,
     event,
+    func,
     inspect,
-    text,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping, make_url
@@ -84,17 +89,6 @@ FEEDBACK = Table(
     Column("created_at", Text, nullable=False),
 )
 ADD_ROLE = "ALTER TABLE predictions ADD COLUMN role TEXT NOT NULL DEFAULT 'champion'"
-LIVE_ERRORS = text("""
-SELECT p.model_version, p.role, COUNT(*), AVG((p.prediction - f.actual) * (p.prediction - f.actual)),
-       AVG(ABS(p.prediction - f.actual))
-FROM (SELECT * FROM feedback ORDER BY created_at DESC LIMIT :window) AS f
-JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
-GROUP BY p.model_version, p.role
-""")
-SCORED_LABELS = text("""
-SELECT DISTINCT p.model_version, p.role
-FROM feedback AS f JOIN predictions AS p ON p.request_id = f.request_id AND p.row = f.row
-""")
 PURGE_EVERY_S = 3600
 BATCH_SECONDS = 0.05
 WAIT_POLL_SECONDS = 0.02
@@ -175,7 +169,7 @@ def create(location: str | Path) -> None:
     """
     with _schema_lock(location), engine(location).begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": SCHEMA_LOCK})
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         metadata.create_all(connection)
@@ -214,16 +208,33 @@ def read(location: str | Path, query: Any, parameters: dict[str, Any] | None = N
         return list(connection.execute(query, parameters or {}).mappings())
 
 
+def same_record(feedback: FromClause) -> ColumnElement[bool]:
+    """Joins a feedback report (a row of `feedback`: the table or a selection of it) to every prediction
+    logged for its record, so a shadow's prediction of it is scored too."""
+    return and_(PREDICTIONS.c.request_id == feedback.c.request_id, PREDICTIONS.c.row == feedback.c.row)
+
+
+def scores(feedback: FromClause) -> list[Label[Any]]:
+    """Per group of predictions joined to `feedback`: how many, their mean squared and mean absolute error."""
+    error = PREDICTIONS.c.prediction - feedback.c.actual
+    return [func.count().label("count"), func.avg(error * error).label("mse"), func.avg(func.abs(error)).label("mae")]
+
+
 def live_errors(location: str | Path, window: int) -> list[LiveError]:
     """Live errors per model version and role over the `window` latest feedback reports.
 
-    A report joins every row logged for its record, so a shadow's prediction is scored too. A version
-    and role with feedback in the log but none in the window comes back with count 0 and NaN errors:
-    its gauges must say "not measured now" rather than keep the last figure some worker set.
+    A version and role with feedback in the log but none in the window comes back with count 0 and NaN
+    errors: its gauges must say "not measured now" rather than keep the last figure some worker set.
     """
+    latest = select(FEEDBACK).order_by(FEEDBACK.c.created_at.desc()).limit(window).subquery()
+    label = [PREDICTIONS.c.model_version, PREDICTIONS.c.role]
+    in_window = (
+        select(*label, *scores(latest)).select_from(PREDICTIONS.join(latest, same_record(latest))).group_by(*label)
+    )
+    ever_scored = select(*label).distinct().select_from(PREDICTIONS.join(FEEDBACK, same_record(FEEDBACK)))
     with engine(location).connect() as connection:
-        rows = connection.execute(LIVE_ERRORS, {"window": window}).all()
-        labels = connection.execute(SCORED_LABELS).all()
+        rows = connection.execute(in_window).all()
+        labels = connection.execute(ever_scored).all()
     errors = [LiveError(version, role, count, math.sqrt(mse), mae) for version, role, count, mse, mae in rows]
     measured = {(error.model_version, error.role) for error in errors}
     unmeasured = [(version, role) for version, role in labels if (version, role) not in measured]

@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import func, select
 
 from housing.schema import OceanProximity
-from serve.prediction_log import FEEDBACK, PREDICTIONS, Role, read, timestamp
+from serve.prediction_log import FEEDBACK, PREDICTIONS, Role, read, same_record, scores, timestamp
 
 PRICE_BINS = 40
 BUCKET_CHARACTERS = {"minute": 16, "hour": 13, "day": 10}
@@ -133,18 +133,10 @@ def accuracy_over_time(location: str | Path, bucket: str, since: datetime) -> li
 
     A feedback report scores every row logged for its record, so a shadow's accuracy shows too.
     """
-    prediction, actual = PREDICTIONS.c.prediction, FEEDBACK.c.actual
     period = func.substr(PREDICTIONS.c.created_at, 1, BUCKET_CHARACTERS[bucket]).label("period")
     query = (
-        select(
-            period,
-            PREDICTIONS.c.model_version,
-            PREDICTIONS.c.role,
-            func.count().label("count"),
-            func.avg((prediction - actual) * (prediction - actual)).label("mse"),
-            func.avg(func.abs(prediction - actual)).label("mae"),
-        )
-        .select_from(PREDICTIONS.join(FEEDBACK, and_(*_same_record())))
+        select(period, PREDICTIONS.c.model_version, PREDICTIONS.c.role, *scores(FEEDBACK))
+        .select_from(PREDICTIONS.join(FEEDBACK, same_record(FEEDBACK)))
         .where(PREDICTIONS.c.created_at >= timestamp(since))
         .group_by(period, PREDICTIONS.c.model_version, PREDICTIONS.c.role)
         .order_by(period)
@@ -160,7 +152,3 @@ def accuracy_over_time(location: str | Path, bucket: str, since: datetime) -> li
         }
         for row in read(location, query)
     ]
-
-
-def _same_record() -> list[ColumnElement[bool]]:
-    return [PREDICTIONS.c.request_id == FEEDBACK.c.request_id, PREDICTIONS.c.row == FEEDBACK.c.row]
