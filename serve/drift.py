@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 Listener = Callable[[ServedModel, dict[str, Any]], None]
 
 
-def training_profile(pipeline: Pipeline) -> Profile | None:
-    """The profile of its training rows a model carries in its feature step; None for models from before it."""
-    return getattr(pipeline[0], "reference_", None)
+def training_profile(pipeline: Pipeline) -> Profile:
+    """The profile of its training rows a model carries in its feature step (HousingFeatures.reference_)."""
+    profile: Profile = pipeline[0].reference_
+    return profile
 
 
 def served_traffic_drift(
@@ -59,10 +60,9 @@ class ServedDrift:
         model = self.champion.current
         if model is None:
             return None, None, self.champion.problem
-        reference = training_profile(model.pipeline)
-        if reference is None:
-            return model, None, f"version {model.version} carries no training profile (trained before drift monitoring)"
-        result = served_traffic_drift(reference, self.prediction_db, self.window, self.thresholds)
+        result = served_traffic_drift(
+            training_profile(model.pipeline), self.prediction_db, self.window, self.thresholds
+        )
         if result is None:
             return model, None, "no served predictions logged yet"
         for listener in self._listeners:

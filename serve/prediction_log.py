@@ -12,8 +12,7 @@ queue, so a clean shutdown loses nothing. A feedback report may come right after
 worker or replica, before the row is written: `served_prediction` waits for it.
 
 Each row says which role produced it: the champion or the challenger answered the client, or the
-challenger predicted in the shadow of a champion answer (never returned). A log written before roles
-existed gets the column on open; its rows were all the champion's.
+challenger predicted in the shadow of a champion answer (never returned).
 """
 
 from __future__ import annotations
@@ -88,7 +87,6 @@ FEEDBACK = Table(
     Column("actual", Double, nullable=False),
     Column("created_at", Text, nullable=False),
 )
-ADD_ROLE = "ALTER TABLE predictions ADD COLUMN role TEXT NOT NULL DEFAULT 'champion'"
 PURGE_EVERY_S = 3600
 BATCH_SECONDS = 0.05
 WAIT_POLL_SECONDS = 0.02
@@ -161,7 +159,7 @@ def exists(location: str | Path) -> bool:
 
 
 def create(location: str | Path) -> None:
-    """Create the tables (or add the role column an older log lacks), once for all workers and replicas.
+    """Create the tables, once for all workers and replicas.
 
     Gunicorn starts its workers together: on SQLite a file lock makes them take turns (SQLite answers
     "database is locked" at once, without waiting, to a change of journal mode that races another),
@@ -173,8 +171,6 @@ def create(location: str | Path) -> None:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         metadata.create_all(connection)
-        if "role" not in {column["name"] for column in inspect(connection).get_columns("predictions")}:
-            connection.exec_driver_sql(ADD_ROLE)
 
 
 @contextmanager

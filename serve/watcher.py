@@ -5,6 +5,8 @@ evaluate scored through pyfunc, minus pyfunc's per-call schema enforcement, whic
 pydantic validation already does; with one thread per estimator, as each worker predicts one
 request at a time. Where the pipeline has a fast path (housing.fast) that proves bit-exact on the
 golden set shipped with the model, the fast path predicts instead; /model/info says which serves.
+A version whose model names code this checkout lacks is refused with the retrain that replaces it
+(IncompatibleModel), the reason /ready gives with its 503.
 """
 
 from __future__ import annotations
@@ -29,9 +31,6 @@ from housing.fast import FastPath, NoFastPath, fast_path, prove, single_threaded
 from housing.features import RawColumns
 from housing.golden import GOLDEN_FILE
 from housing.schema import TARGET_SCALE
-
-FORMER_MODEL_CODE = "stages"
-"""Where the model code lived before the model package (housing/): models logged then name its classes."""
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,9 @@ Listener = Callable[[ServedModel | None, ServedModel | None], None]
 
 
 class IncompatibleModel(Exception):
-    """A registered version this code cannot serve: its pipeline was built by an older layout of the code."""
+    """A registered version whose model names code this checkout lacks (a module, or a name in one): the
+    refusal the server gives for it (a 503 from /ready, the champion's `problem`) and the retrain
+    command's reason to replace it."""
 
     def __init__(self, name: str, version: int, detail: str):
         super().__init__(
@@ -73,22 +74,13 @@ class IncompatibleModel(Exception):
         )
 
 
-def former_code(pipeline: Any) -> list[str]:
-    """The modules of the former model code that the pipeline's steps come from (none for current models)."""
-    steps = [step for _, step in pipeline.steps] if hasattr(pipeline, "steps") else [pipeline]
-    modules = {type(step).__module__ for step in steps}
-    return sorted(module for module in modules if module.split(".")[0] == FORMER_MODEL_CODE)
-
-
 Loaded = tuple[PyFuncModel, pd.DataFrame | None]
 
 
 def load_pipeline(client: MlflowClient, name: str, version: int) -> Loaded:
-    """Load one registered version and its golden set (None when registered without one); a version of
-    the former layout is an IncompatibleModel.
+    """Load one registered version and its golden set (None when registered without one); a version
+    whose model names code this checkout lacks is an IncompatibleModel.
 
-    Such a model names classes under stages/, which either fail to import here or, when its carried
-    code is found first, would run code other than the model package this server was built with.
     The artifacts are fetched from where the registry says they are, with this client's store, so no
     process-wide MLflow setting is involved.
     """
@@ -97,15 +89,10 @@ def load_pipeline(client: MlflowClient, name: str, version: int) -> Loaded:
         local = mlflow.artifacts.download_artifacts(location, dst_path=scratch, tracking_uri=client.tracking_uri)
         try:
             model = mlflow.pyfunc.load_model(local)
-        except Exception as error:
-            if f"{FORMER_MODEL_CODE}." in str(error):
-                raise IncompatibleModel(name, version, f"it cannot be loaded: {_one_line(error)}") from error
-            raise
+        except (ImportError, AttributeError) as error:
+            raise IncompatibleModel(name, version, f"it cannot be loaded: {_one_line(error)}") from error
         golden_file = Path(local) / GOLDEN_FILE
         golden = pd.read_parquet(golden_file) if golden_file.is_file() else None
-    former = former_code(model.get_raw_model())
-    if former:
-        raise IncompatibleModel(name, version, f"its pipeline is built from {', '.join(former)}")
     return model, golden
 
 

@@ -60,8 +60,7 @@ def summary() -> Response:
     now = datetime.now(UTC)
     answers = traffic.recent_answers(log, query.points, now - timedelta(minutes=query.minutes))
     model = parts().champion.current
-    profile = training_profile(model.pipeline) if model else None
-    cells = profile.get("locations", []) if profile else []  # models from before it have no locations
+    cells = training_profile(model.pipeline)["locations"] if model else []
     body = LiveSummary.model_validate(
         {
             "minutes": query.minutes,

@@ -10,7 +10,6 @@ import multiprocessing.synchronize
 import os
 import pwd
 import shutil
-import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,28 +22,6 @@ from serve import history
 from serve.history import HistoryFilters
 from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine, lock_beside
 from tests.conftest import in_forked_child
-
-LEGACY_SCHEMA = """
-CREATE TABLE predictions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    model_name TEXT NOT NULL,
-    model_version INTEGER NOT NULL,
-    inputs TEXT NOT NULL,
-    prediction REAL NOT NULL,
-    latency_ms REAL NOT NULL
-);
-CREATE TABLE feedback (
-    request_id TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    actual REAL NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (request_id, row)
-);
-"""
-"""The log as the server wrote it before predictions had roles."""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -89,24 +66,16 @@ def test_close_writes_everything_queued(location):
     assert logged_rows(location) == 500
 
 
-def test_a_log_without_roles_is_upgraded_and_its_rows_count_as_the_champions(tmp_path):
-    database = tmp_path / "predictions.db"
-    with sqlite3.connect(database) as connection:
-        connection.executescript(LEGACY_SCHEMA)
-        connection.execute(
-            "INSERT INTO predictions (request_id, row, created_at, model_name, model_version, inputs, prediction,"
-            " latency_ms) VALUES ('old', 0, '2020-01-01T00:00:00.000+00:00', 'm', 1, '{}', 100.0, 1.0)"
-        )
-        assert "role" not in {column[1] for column in connection.execute("PRAGMA table_info(predictions)")}
-
-    log = PredictionLog(database, retention_days=100_000)
+def test_each_roles_rows_are_paged_and_a_report_scores_every_row_of_its_record(location: str):
+    log = PredictionLog(location, retention_days=100_000)
+    log.record("old", "m", 1, ["{}"], [100.0], latency_ms=1.0, role="champion")
     log.record("new", "m", 1, ["{}"], [200.0], latency_ms=1.0, role="champion")
     log.record("new", "m", 2, ["{}"], [260.0], latency_ms=1.0, role="shadow")
     log.close()
     for request_id in ("old", "new"):
         log.record_feedback(request_id, 0, 210.0)
 
-    assert [(row["request_id"], row["role"]) for row in history.page(database, HistoryFilters(), 10, 0)[1]] == [
+    assert [(row["request_id"], row["role"]) for row in history.page(location, HistoryFilters(), 10, 0)[1]] == [
         ("new", "shadow"),
         ("new", "champion"),
         ("old", "champion"),

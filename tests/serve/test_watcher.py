@@ -1,5 +1,5 @@
 """The served pipeline: the logged model itself, made single-threaded without changing a prediction;
-and a champion registered by the former layout, refused with a reason that says how to retrain."""
+and a champion this code cannot load, refused with a reason that says how to retrain."""
 
 from pathlib import Path
 
@@ -48,8 +48,8 @@ def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) ->
 
 
 @pytest.fixture
-def legacy_store(tmp_path: Path, migrated_store: Path) -> str:
-    """A store whose champion the former layout registered (its classes under stages/)."""
+def unloadable_store(tmp_path: Path, migrated_store: Path) -> str:
+    """A store whose champion names a module this checkout lacks (tests.unloadable_model)."""
     store = fresh_store(tmp_path / "store", migrated_store)
     register_unloadable_champion(store, MODEL_NAME, tmp_path)
     return store
@@ -62,9 +62,8 @@ def assert_refused_as_incompatible(ready: dict) -> None:
     assert "stages.features" in problem and "make repro" in problem
 
 
-def test_a_champion_of_the_former_layout_is_refused_with_how_to_retrain(tmp_path, legacy_store):
-    """In this process `stages` is the current package, so the old model's stages.features cannot import."""
-    with start_app(tmp_path / "app", legacy_store) as app:
+def test_a_champion_this_code_cannot_load_is_refused_with_how_to_retrain(tmp_path, unloadable_store):
+    with start_app(tmp_path / "app", unloadable_store) as app:
         ready = app.get("/ready")
         assert ready.status_code == 503
         assert_refused_as_incompatible(ready.get_json())
@@ -72,13 +71,13 @@ def test_a_champion_of_the_former_layout_is_refused_with_how_to_retrain(tmp_path
 
 
 @pytest.mark.slow
-def test_the_server_refuses_it_even_where_its_carried_code_would_load(tmp_path, legacy_store):
-    """A gunicorn worker imports no stages/, so the model's own copy of it would load: it is refused all the same."""
-    server = start_server(tmp_path / "server", legacy_store)
+def test_the_server_refuses_it_from_its_workers_first_load(tmp_path, unloadable_store):
+    """A gunicorn worker answers only after its first attempt to load the champion: the refusal is there at once."""
+    server = start_server(tmp_path / "server", unloadable_store)
     try:
-        ready = requests.get(f"{server.url}/ready", timeout=5)  # a worker answers only after its first load
+        ready = requests.get(f"{server.url}/ready", timeout=5)
         assert ready.status_code == 503
         assert_refused_as_incompatible(ready.json())
-        assert "its pipeline is built from stages.features" in ready.json()["problem"]
+        assert "it cannot be loaded: ModuleNotFoundError: No module named 'stages.features'" in ready.json()["problem"]
     finally:
         server.stop()
