@@ -5,8 +5,8 @@ Sync workers, which bench/serve measured faster here than gthread workers with k
 the threads' hand-offs cost more than new connections. GUNICORN_WORKER_CLASS=gthread keeps them
 alive. A stop (SIGTERM) waits for requests in flight up to the graceful timeout; idle kept-alive
 connections do not hold it up. Model libraries get one thread per worker: LightGBM, XGBoost and
-torch otherwise start a thread per core in every worker, and their spinning OpenMP threads halve
-throughput.
+torch otherwise start a thread per core in every worker, and their spinning OpenMP threads take the
+cores the workers answer on.
 """
 
 import os
@@ -17,9 +17,9 @@ from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMet
 
 QUIET_THREADS = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": "1"}
 NO_PROGRESS_BARS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # a model load is not a terminal session
-# A worker tries the tracking server once at boot and its watcher retries on its own: MLflow's default of
-# 7 retries with backoff kept a booting worker from answering /ready for over a minute while the
-# server was down.
+# A worker tries the tracking server once at boot and its watcher retries on its own: with MLflow's default
+# of 7 retries with backoff, a booting worker would not answer /ready while the server is down for as long
+# as they all take.
 FEW_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
 for variable, value in {**QUIET_THREADS, **NO_PROGRESS_BARS, **FEW_RETRIES}.items():
     os.environ.setdefault(variable, value)

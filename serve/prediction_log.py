@@ -5,11 +5,12 @@ an SQLAlchemy URL any database SQLAlchemy reaches; `postgresql+psycopg://user@ho
 replica behind a load balancer the same log, so a feedback report may reach any of them.
 
 Requests only put rows on a queue; one writer thread per process commits them in batches, gathering
-for up to BATCH_SECONDS after the first row (a commit per request would cost the request path a
-tenth of its time in the writer's share of the GIL and the database's lock). An SQLite file is in
-WAL mode, so every gunicorn worker writes to it while readers keep reading. `close()` drains the
-queue, so a clean shutdown loses nothing. A feedback report may come right after its response, to any
-worker or replica, before the row is written: `served_prediction` waits for it.
+for up to BATCH_SECONDS after the first row (a commit per request put the writer's share of the GIL
+and the database's lock on the request path: bench/results/profile.json has the log's share of a
+request as it is now). An SQLite file is in WAL mode, so every gunicorn worker writes to it while
+readers keep reading. `close()` drains the queue, so a clean shutdown loses nothing. A feedback
+report may come right after its response, to any worker or replica, before the row is written:
+`served_prediction` waits for it.
 
 Each row says which role produced it: the champion or the challenger answered the client, or the
 challenger predicted in the shadow of a champion answer (never returned).
