@@ -17,7 +17,7 @@ import pytest
 from housing.names import TARGET_TRANSFORM_PARAM
 from housing.schema import RAW_COLUMNS
 from housing.target import final_estimator
-from serve.registry import Registry
+from serve.dashboard.registry import Registry
 from stages.params import MODEL_PARAMS
 from stages.train import EPOCH_METRICS
 from tests.conftest import call_stage, logged_runs, run_stage
