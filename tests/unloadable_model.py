@@ -39,8 +39,9 @@ class ForeignFeatures(TransformerMixin, BaseEstimator):
 def _register(store_uri: str, name: str, artifacts: Path) -> int:
     """In a forked child, where MISSING_MODULE exists for the time it takes to save the model (skops saves
     only classes it can import) and MLflow's process-wide tracking URI and active run die with it."""
-    sys.modules[MISSING_MODULE] = types.ModuleType(MISSING_MODULE)
-    sys.modules[MISSING_MODULE].ForeignFeatures = ForeignFeatures  # type: ignore[attr-defined]
+    missing = types.ModuleType(MISSING_MODULE)
+    missing.ForeignFeatures = ForeignFeatures
+    sys.modules[MISSING_MODULE] = missing
     frame = housing_frame(100)
     pipeline = Pipeline([("features", ForeignFeatures()), ("model", Ridge())])
     pipeline.fit(frame, frame["median_house_value"] / 1e5)

@@ -38,7 +38,7 @@ def test_the_training_data_cannot_be_changed_once_read(splits: Path) -> None:
     data = load_training_data(splits)
 
     with pytest.raises(AttributeError):
-        data.blocks = None  # type: ignore[misc]
+        data.blocks = None
 
 
 def test_an_empty_val_split_is_a_stage_error(splits: Path) -> None:
