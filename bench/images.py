@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 
 from bench.provenance import provenance
-from bench.serve import records, run_wrk, start, stop, wrk_script
+from bench.serve import records, run_wrk, serving, wrk_script
 from stages.tracking import repo_root, tracking_uri
-from tests.containers import LIMITS, PODMAN, image_size, podman, wait_until_ready
+from tests.support.containers import LIMITS, PODMAN, image_size, podman
 
 TAG = "localhost/housing-api:bench"
+CONTAINER = "housing-api-bench"
 HOST_PORT, CONTAINER_PORT = 8611, 8612
 CONCURRENCY = 8
 
@@ -63,7 +64,7 @@ def container_command(store: str, work: Path) -> list[str]:
     predictions.mkdir()
     predictions.chmod(0o777)  # the container's unprivileged user writes its log there
     return [
-        *PODMAN, "run", "--rm", "--name", "housing-api-bench", "--network", "host", *LIMITS,
+        *PODMAN, "run", "--rm", "--name", CONTAINER, "--network", "host", *LIMITS,
         "-e", f"GUNICORN_BIND=127.0.0.1:{CONTAINER_PORT}", "-e", f"MLFLOW_TRACKING_URI={store}",
         "-v", f"{root}:{root}:ro", "-v", f"{work}:{work}", "-v", f"{predictions}:/data", TAG,
     ]  # fmt: skip
@@ -94,25 +95,21 @@ def load(url: str, script: Path, seconds: int) -> dict:
 
 def compare(script: Path, seconds: int, rounds: int, work: Path, store: str) -> tuple[list[dict], float]:
     """Alternate the host server and the container under the same load; the container's start time."""
-    host = start(host_command(), host_env(store, work), f"http://127.0.0.1:{HOST_PORT}/ready", work / "host.log")
-    started = time.monotonic()
-    log = (work / "container.log").open("w")
-    container = subprocess.Popen(container_command(store, work), stdout=log, stderr=subprocess.STDOUT)
     runs = []
-    try:
-        try:
-            wait_until_ready(f"http://127.0.0.1:{CONTAINER_PORT}", "housing-api-bench")
-        except AssertionError as error:
-            raise RuntimeError(f"the container did not start:\n{(work / 'container.log').read_text()}") from error
-        ready_s = round(time.monotonic() - started, 1)
-        for round_ in range(rounds):
-            for server, port in (("make serve", HOST_PORT), ("container", CONTAINER_PORT)):
-                runs.append({"server": server, "round": round_, **load(f"http://127.0.0.1:{port}", script, seconds)})
-                print(f"{server}, round {round_ + 1}: {runs[-1]['requests_per_s']:.0f} req/s", flush=True)
-    finally:
-        stop(host)
-        podman("stop", "-t", "15", "housing-api-bench", check=False)
-        container.wait(timeout=60)
+    with serving(host_command(), host_env(store, work), f"http://127.0.0.1:{HOST_PORT}/ready", work / "host.log"):
+        started = time.monotonic()
+        container_ready = f"http://127.0.0.1:{CONTAINER_PORT}/ready"
+        # `podman run` in the foreground: the container's start is the process's, its exit the process's.
+        with serving(container_command(store, work), dict(os.environ), container_ready, work / "container.log"):
+            ready_s = round(time.monotonic() - started, 1)
+            try:
+                for round_ in range(rounds):
+                    for server, port in (("make serve", HOST_PORT), ("container", CONTAINER_PORT)):
+                        measured = load(f"http://127.0.0.1:{port}", script, seconds)
+                        runs.append({"server": server, "round": round_, **measured})
+                        print(f"{server}, round {round_ + 1}: {runs[-1]['requests_per_s']:.0f} req/s", flush=True)
+            finally:
+                podman("stop", "-t", "15", CONTAINER, check=False)
     return runs, ready_s
 
 

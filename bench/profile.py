@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 from bench.provenance import provenance
-from bench.serve import BIN_DIR, THREAD_PINNING, records, run_wrk, start, stop, worker_used, wrk_script
+from bench.serve import BIN_DIR, THREAD_PINNING, records, run_wrk, serving, worker_used, wrk_script
 from housing.fast import LightGBMRows, XGBoostTrees
 from serve.errors import parse_json, validate_model
 from serve.prediction import validate_records
@@ -111,13 +111,8 @@ def main() -> None:
         "GUNICORN_WORKERS": "1",
     }
     url = f"http://127.0.0.1:{PORT}"
-    server = start(
-        [str(BIN_DIR / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"],
-        env,
-        f"{url}/ready",
-        work / "serve.log",
-    )
-    try:
+    command = [str(BIN_DIR / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
+    with serving(command, env, f"{url}/ready", work / "serve.log") as server:
         worker = worker_pid(server.pid)
         script = wrk_script(work, "predict1", json.dumps(records(1)[0]))
         run_wrk(f"{url}/predict", script, 8, 3, close=False)
@@ -133,8 +128,6 @@ def main() -> None:
         cpu = cpu_seconds(worker) - cpu_before
         sampler.wait(timeout=60)
         path = requests.get(f"{url}/model/info", timeout=10).json()["prediction_path"]["serving"]
-    finally:
-        stop(server)
     parts = read_samples(raw)
     total = sum(parts.values())
     per_request_us = cpu / load["requests"] * 1e6

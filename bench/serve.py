@@ -21,12 +21,12 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +36,7 @@ from bench.provenance import provenance
 from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS
 from serve.settings import Settings
 from stages.tracking import repo_root, tracking_uri
+from tests.support.processes import answers, running
 
 SCENARIOS = [("single", 1), ("single", 8), ("single", 32), ("batch100", 8)]
 ROWS_PER_REQUEST = {"single": 1, "batch100": 100}
@@ -55,7 +56,7 @@ def records(count: int) -> list[dict]:
     if SHARED_DATA.is_file():
         frame = pd.read_csv(SHARED_DATA, nrows=count)[RAW_COLUMNS]
     else:
-        from tests.synthetic import housing_frame
+        from tests.support.synthetic import housing_frame
 
         frame = housing_frame(count)[RAW_COLUMNS]
     frame = frame.astype(dict.fromkeys(NUMERIC_COLUMNS, float))
@@ -102,22 +103,9 @@ def _latency(output: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def start(command: list[str], env: dict, ready_url: str, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(ready_url, timeout=2).ok:
-                return process
-        except requests.RequestException:
-            time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError(f"{command[0]} did not become ready; see {log}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=60)
+def serving(command: list[str], env: dict, ready_url: str, log: Path) -> AbstractContextManager[subprocess.Popen]:
+    """A server for the length of a `with` block, once `ready_url` answers 2xx; stopped cleanly at its end."""
+    return running(command, log, lambda: answers(ready_url), timeout=180, env=env)
 
 
 def predictions_served(metrics_url: str) -> int:
@@ -178,17 +166,14 @@ def run_ours(worker_class: str, args: argparse.Namespace, env: dict, scripts: di
         "GUNICORN_KEEPALIVE": str(args.keep_alive),
     }
     command = [str(BIN_DIR / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
-    process = start(command, server_env, f"{OURS_URL}/ready", folder / "serve.log")
     server = {"server": OURS, "worker_class": worker_class, "url": f"{OURS_URL}/predict"}
-    try:
+    with serving(command, server_env, f"{OURS_URL}/ready", folder / "serve.log"):
         if (used := worker_used(folder / "serve.log")) != worker_class:
             raise RuntimeError(f"asked gunicorn for {worker_class} workers, it started {used}")
         runs = measure(server, scripts, args.seconds)
         if worker_class == args.worker_classes[0]:
             runs += measure_formats(server | {"url": f"{OURS_URL}/invocations"}, scripts, args.format_seconds)
         served = predictions_served(f"{OURS_URL}/metrics")
-    finally:
-        stop(process)
     with sqlite3.connect(folder / "predictions.db") as connection:
         logged = connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
     return {"runs": runs, "check": {"worker_class": worker_class, "logged": logged, "served": served}}
@@ -197,12 +182,9 @@ def run_ours(worker_class: str, args: argparse.Namespace, env: dict, scripts: di
 def run_mlflow(args: argparse.Namespace, env: dict, scripts: dict[str, Path], work: Path) -> list[dict]:
     command = [str(BIN_DIR / "mlflow"), "models", "serve", "-m", f"models:/{Settings().model_name}@champion"]
     command += ["--env-manager", "local", "-w", str(args.workers), "-h", "127.0.0.1", "-p", str(MLFLOW_PORT)]
-    process = start(command, env, f"{MLFLOW_URL}/ping", work / "mlflow.log")
     server = {"server": MLFLOW, "worker_class": None, "url": f"{MLFLOW_URL}/invocations"}
-    try:
+    with serving(command, env, f"{MLFLOW_URL}/ping", work / "mlflow.log"):
         return measure(server, scripts, args.seconds) + measure_formats(server, scripts, args.format_seconds)
-    finally:
-        stop(process)
 
 
 def scripts_for(work: Path) -> tuple[dict[str, Path], dict[str, Path]]:

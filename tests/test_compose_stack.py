@@ -9,7 +9,7 @@ the services leaves Grafana and the train profile out, as it ignores profiles), 
 them with `podman start` in the worst order, the API and MLflow first, to see each wait for what it
 needs. The pipeline runs with `podman-compose run --rm -T --no-deps train` on a tiny generated
 repository. The images pip builds are built with deploy/image.sh (the project's two by
-tests.containers.project_image, shared with the other image tests, and moto's), PostgreSQL's and
+the project_image fixture, shared with the other image tests, and moto's), PostgreSQL's and
 Prometheus's through the compose files' `build:`; every port is a free one of this host.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,16 +27,12 @@ import mlflow
 import pytest
 import requests
 
-from tests.conftest import PROJECT, free_port
-from tests.containers import (
-    LIMITS,
-    PODMAN,
-    needs_podman,
-    podman,
-    wait_until_ready,
-)
-from tests.dvc_repo import MODEL_NAME, make_repo
-from tests.serve.conftest import RECORD
+from tests.support.containers import LIMITS, PODMAN, needs_podman, podman, wait_until_ready
+from tests.support.dvc_repo import make_repo
+from tests.support.processes import eventually, free_port
+from tests.support.project import PROJECT
+from tests.support.serving import RECORD
+from tests.support.tracking import MODEL_NAME
 
 pytestmark = [
     pytest.mark.slow,
@@ -95,7 +90,7 @@ class Stack:
     def wait_for_log(self, service: str, line: str, timeout: float) -> str:
         """The service's log once it holds `line`."""
         return str(
-            eventually(lambda: line in self.logs(service) and self.logs(service), line, timeout, self.logger(service))
+            within(lambda: line in self.logs(service) and self.logs(service), line, timeout, self.logger(service))
         )
 
     def psql(self, query: str) -> str:
@@ -103,17 +98,18 @@ class Stack:
         return done.stdout.strip()
 
 
-def eventually(check: Callable[[], object], what: str, timeout: float, logs: Callable[[], str] = str) -> object:
-    """Poll `check` until it returns something truthy (exceptions count as not yet); fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def within(check: Callable[[], object], what: str, timeout: float, logs: Callable[[], str] = str) -> object:
+    """eventually(`check`), a request that fails counting as not yet; fails after `timeout` with `logs`."""
+
+    def attempt() -> object:
         try:
-            if result := check():
-                return result
+            return check()
         except (requests.RequestException, OSError):
-            pass
-        time.sleep(1)
-    raise AssertionError(f"{what}: not in {timeout} s\n{logs()[-5000:]}")
+            return None
+
+    result = eventually(attempt, timeout, interval=1)
+    assert result, f"{what}: not in {timeout} s\n{logs()[-5000:]}"
+    return result
 
 
 def remove_project(project: str) -> None:
@@ -182,12 +178,12 @@ def started(stack: Stack) -> dict[str, object]:
     for service in ("api", "mlflow"):
         seen[f"{service} before postgres"] = stack.wait_for_log(service, "waiting for postgres:5432", 60)
     stack.start("postgres")
-    seen["ready without mlflow"] = eventually(
+    seen["ready without mlflow"] = within(
         lambda: requests.get(f"{stack.url('api')}/ready", timeout=5).json(), "the API answers", 120, stack.logger("api")
     )
     seen["mlflow before s3"] = stack.wait_for_log("mlflow", "waiting for s3:9000", 60)
     stack.start("s3", "prometheus")
-    eventually(
+    within(
         lambda: requests.get(f"{stack.url('mlflow')}/health", timeout=5).ok,
         "MLflow's /health",
         180,
@@ -241,7 +237,7 @@ def test_the_api_container_serves_that_champion(stack: Stack, trained: str) -> N
     wait_until_ready(stack.url("api"), stack.container("api"), timeout=120)
 
     # /ready came from one worker: another may still be loading the champion (a 503 until it has).
-    info = eventually(
+    info = within(
         lambda: (answer := requests.get(f"{stack.url('api')}/model/info", timeout=10)).ok and answer.json(),
         "the champion's /model/info",
         60,
@@ -256,14 +252,14 @@ def test_prometheus_scrapes_the_api(stack: Stack, started: dict) -> None:
         query = {"query": 'up{job="housing-api"} == 1'}
         return requests.get(f"{stack.url('prometheus')}/api/v1/query", params=query, timeout=5).json()["data"]["result"]
 
-    eventually(api_target_up, "the API target up in Prometheus", 90, stack.logger("prometheus"))
+    within(api_target_up, "the API target up in Prometheus", 90, stack.logger("prometheus"))
 
 
 def test_a_prediction_and_its_feedback_land_in_the_postgres_prediction_log(stack: Stack, trained: str) -> None:
     url = stack.url("api")
     wait_until_ready(url, stack.container("api"), timeout=120)
 
-    answer = eventually(  # every worker answers once it has loaded the champion
+    answer = within(  # every worker answers once it has loaded the champion
         lambda: (response := requests.post(f"{url}/predict", json=RECORD, timeout=30)).ok and response,
         "a prediction",
         60,
@@ -273,7 +269,7 @@ def test_a_prediction_and_its_feedback_land_in_the_postgres_prediction_log(stack
     feedback = requests.post(f"{url}/feedback", json={"request_id": request_id, "actual_value": 250_000}, timeout=30)
     assert feedback.status_code == 200, feedback.text
 
-    logged = eventually(
+    logged = within(
         lambda: stack.psql(f"SELECT model_version, prediction FROM predictions WHERE request_id = '{request_id}'"),
         "the prediction in PostgreSQL",
         30,

@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from serve.healthcheck import health_url
-from tests.conftest import PROJECT
-
-BIN = Path(sys.executable).parent
+from tests.support.project import BIN, PROJECT
 
 
 def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess:

@@ -23,7 +23,8 @@ from ops.bench_tables import result_names
 from ops.results import table as results_table
 from serve.settings import Settings
 from stages.params import SECTIONS
-from tests.conftest import PROJECT, needs_chromium
+from tests.support.browser import needs_chromium
+from tests.support.project import PROJECT
 
 README = PROJECT / "README.md"
 PAGES = sorted((PROJECT / "docs").glob("*.md"))

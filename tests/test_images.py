@@ -18,8 +18,7 @@ import pytest
 import requests
 
 from housing.schema import TARGET_SCALE
-from tests.conftest import eventually, free_port, registered_model
-from tests.containers import (
+from tests.support.containers import (
     LIMITS,
     container,
     image_size,
@@ -28,8 +27,10 @@ from tests.containers import (
     wait_until_ready,
     writable_by_anyone,
 )
-from tests.dvc_repo import make_repo
-from tests.serve.conftest import MODEL_NAME, RECORD, tiny_champion_store
+from tests.support.dvc_repo import make_repo
+from tests.support.processes import eventually, free_port
+from tests.support.serving import RECORD, tiny_champion_store
+from tests.support.tracking import MODEL_NAME, registered_model
 
 pytestmark = [pytest.mark.slow, needs_podman]
 

@@ -15,7 +15,7 @@ import yaml
 from serve.app import ROOMS
 from serve.openapi import openapi_document
 from serve.settings import Settings
-from tests.conftest import PROJECT
+from tests.support.project import PROJECT
 
 MANIFESTS = PROJECT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.32.0"

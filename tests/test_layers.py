@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path, PurePosixPath
 
 import grimp
@@ -22,9 +21,8 @@ from housing.drift import DriftThresholds
 from serve.settings import Settings
 from stages.families import FIT
 from stages.params import MODEL_PARAMS, RegisterParams, RetrainParams, load_params
-from tests.conftest import PROJECT
+from tests.support.project import BIN, PROJECT
 
-BIN = Path(sys.executable).parent
 PACKAGES = ("housing", "stages", "serve", "ops")
 PIPELINE = yaml.safe_load((PROJECT / "dvc.yaml").read_text())
 

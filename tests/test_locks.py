@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 
 from ops.lock import CPU_BUILDS, NOT_SERVED, lock_file, serve_pins, train_pins
 from ops.lock import PROJECT as PROJECT_NAME
-from tests.conftest import PROJECT
+from tests.support.project import PROJECT
 
 
 def pins(name: str) -> dict[str, str]:

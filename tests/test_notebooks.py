@@ -19,8 +19,8 @@ from nbclient import NotebookClient
 from housing.schema import TARGET
 from notebooks.strip import main, problems, strip
 from stages.ingest import upsample, with_block_ids
-from tests.conftest import PROJECT
-from tests.synthetic import housing_frame
+from tests.support.project import PROJECT
+from tests.support.synthetic import housing_frame
 
 NOTEBOOKS = PROJECT / "notebooks"
 COMMITTED = sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -16,10 +16,11 @@ import pytest
 
 from housing.schema import RAW_COLUMNS
 from stages.params import CANDIDATES, MODEL_PARAMS
-from tests.conftest import copy_repo, logged_runs, registered_model
-from tests.dvc_repo import BIN, MODEL_NAME, sh, stages_run
-from tests.servers import s3_server
-from tests.synthetic import housing_frame
+from tests.support.dvc_repo import copy_repo, sh, stages_run
+from tests.support.project import BIN
+from tests.support.servers import s3_server
+from tests.support.synthetic import housing_frame
+from tests.support.tracking import MODEL_NAME, logged_runs, registered_model
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from serve.retrain_lock import LOCK, STATUS
-from tests.conftest import logged_runs
-from tests.dvc_repo import MODEL_NAME, retrain, sh, stages_run, status, versions
-from tests.synthetic import drifted_frame, housing_frame
+from tests.support.dvc_repo import retrain, sh, stages_run, status, versions
+from tests.support.synthetic import drifted_frame, housing_frame
+from tests.support.tracking import MODEL_NAME, logged_runs
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,12 @@ import pytest
 
 from housing.schema import RAW_COLUMNS, records
 from serve.prediction_log import PredictionLog
-from tests.conftest import eventually
-from tests.dvc_repo import MODEL_NAME, retrain, stages_run, status, versions
-from tests.serve.conftest import ADMIN_TOKEN, start_app
-from tests.synthetic import drifted_frame
-from tests.unloadable_model import register_unloadable_champion
+from tests.support.dvc_repo import retrain, stages_run, status, versions
+from tests.support.processes import eventually
+from tests.support.serving import ADMIN_TOKEN, start_app
+from tests.support.synthetic import drifted_frame
+from tests.support.tracking import MODEL_NAME
+from tests.support.unloadable_model import register_unloadable_champion
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_repo
-from tests.dvc_repo import sh
-from tests.serve.conftest import RECORD, start_app
-from tests.servers import S3_CREDENTIALS, Postgres, mlflow_server, s3_server
+from tests.support.dvc_repo import copy_repo, sh
+from tests.support.servers import S3_CREDENTIALS, Postgres, mlflow_server, s3_server
+from tests.support.serving import RECORD, start_app
 
 pytestmark = pytest.mark.slow
 

@@ -13,11 +13,10 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
-from stages.params import MODEL_PARAMS, FeatureParams, load_family_params
-from tests.conftest import PROJECT, TINY_PARAMS
-from tests.synthetic import housing_frame
+from stages.params import MODEL_PARAMS
+from tests.support.params import tiny_family, tiny_features
+from tests.support.synthetic import housing_frame
 
-FEATURES = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
 SAME = {"rtol": 1e-6}
 """Equal to float32 rounding: the MLP computes in float32, where a batch sums in another order."""
 
@@ -28,11 +27,11 @@ def model(request: pytest.FixtureRequest) -> Pipeline:
     from stages.splits import TrainingData
 
     family = request.param
-    params = load_family_params(family, PROJECT / "params.yaml")
-    params = params.model_copy(update=TINY_PARAMS["train"].get(family, {}))
     frame = housing_frame(1200, seed=3)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    pipeline, _ = fit_pipeline(family, params, FEATURES, "cpu", 0, TrainingData(X[:1000], y[:1000], X[1000:], y[1000:]))
+    pipeline, _ = fit_pipeline(
+        family, tiny_family(family), tiny_features(), "cpu", 0, TrainingData(X[:1000], y[:1000], X[1000:], y[1000:])
+    )
     return pipeline
 
 

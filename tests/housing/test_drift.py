@@ -6,7 +6,7 @@ import numpy as np
 
 from housing.drift import LOCATION_GRID, DriftThresholds, compare, profile, psi
 from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS
-from tests.synthetic import drifted_frame, housing_frame
+from tests.support.synthetic import drifted_frame, housing_frame
 
 PARAMS = DriftThresholds()
 

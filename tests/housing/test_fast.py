@@ -13,36 +13,12 @@ from housing.fast import SMALL_BATCH, FastPath, NoFastPath, XGBoostTrees, column
 from housing.golden import PREDICTION, edge_rows, golden_rows
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE, HousingRow
 from stages.families import fit_pipeline
-from stages.params import (
-    FeatureParams,
-    LightGBMParams,
-    LinearParams,
-    MLPParams,
-    RandomForestParams,
-    XGBoostParams,
-)
+from stages.params import MODEL_PARAMS
 from stages.splits import TrainingData
-from tests.synthetic import housing_frame
+from tests.support.params import tiny_family, tiny_features
+from tests.support.synthetic import housing_frame
 
-BOOSTING = {"n_estimators": 40, "learning_rate": 0.1, "subsample": 0.9, "colsample_bytree": 0.9}
-FAMILIES = {
-    "linear": LinearParams(alpha=1.0),
-    "random_forest": RandomForestParams(n_estimators=8, max_depth=6, min_samples_leaf=2, max_features=0.5),
-    "xgboost": XGBoostParams(**BOOSTING, max_depth=4, min_child_weight=1, early_stopping_rounds=5, seeds=1),
-    "lightgbm": LightGBMParams(**BOOSTING, num_leaves=7, min_child_samples=5, early_stopping_rounds=5, seeds=1),
-    "mlp": MLPParams(
-        hidden_layers=[16],
-        dropout=0.0,
-        batch_size=64,
-        epochs=5,
-        learning_rate=0.01,
-        weight_decay=0.0,
-        lr_schedule="constant",
-        early_stopping_patience=3,
-        compile=False,
-    ),
-}
-FEATURES = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
+FAMILIES = {family: tiny_family(family) for family in MODEL_PARAMS}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +36,7 @@ def data() -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
 def pipelines(data) -> dict[str, Pipeline]:
     training = TrainingData(*data)
     fitted = {
-        family: single_threaded(fit_pipeline(family, params, FEATURES, "cpu", 0, training)[0])
+        family: single_threaded(fit_pipeline(family, params, tiny_features(), "cpu", 0, training)[0])
         for family, params in FAMILIES.items()
     }
     members = [(family, fitted[family][-1]) for family in ("xgboost", "lightgbm", "mlp")]

@@ -12,7 +12,7 @@ from sklearn.model_selection import KFold
 from housing import features as features_module
 from housing.features import HousingFeatures, grouped_folds, preprocessing
 from housing.schema import RAW_COLUMNS, TARGET
-from tests.synthetic import housing_frame
+from tests.support.synthetic import housing_frame
 
 NEIGHBOURS = (3, 8)
 FOLDS = 3

@@ -13,7 +13,7 @@ import torch
 
 from housing.mlp import TorchMLPRegressor
 from housing.mlp_training import network
-from tests.conftest import PROJECT
+from tests.support.project import PROJECT
 
 
 def fitted(dropout: float = 0.0) -> TorchMLPRegressor:

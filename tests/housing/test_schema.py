@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from housing.schema import LABELLED_COLUMNS, HousingRow, LabelledHousingRow, records, row_errors, suspect_rows
-from tests.synthetic import housing_frame
+from tests.support.synthetic import housing_frame
 
 VALID_ROW = {
     "longitude": -122.23,

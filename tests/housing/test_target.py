@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 from housing.features import preprocessing
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from housing.target import LogTargetRegressor, SqrtTargetRegressor, feature_importance, final_estimator
-from tests.synthetic import housing_frame
+from tests.support.synthetic import housing_frame
 
 # A ridge penalty this large leaves only the intercept: the mean of the target it was fitted on.
 CONSTANT = 1e12

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from ops import presets
 from stages.params import SECTIONS
-from tests.conftest import PROJECT
+from tests.support.project import PROJECT
 
 SHIPPED = yaml.safe_load((PROJECT / "params.yaml").read_text())
 

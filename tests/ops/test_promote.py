@@ -10,7 +10,7 @@ import mlflow
 import pytest
 
 from ops import promote
-from tests.conftest import write_params
+from tests.support.params import write_params
 
 NAME = "california-housing"
 

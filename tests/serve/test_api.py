@@ -11,9 +11,9 @@ import pytest
 
 from housing.schema import NUMERIC_COLUMNS, RAW_COLUMNS, TARGET_SCALE
 from serve.app import undocumented
-from tests.conftest import registered_model
-from tests.serve.conftest import ADMIN_TOKEN, MODEL_NAME, RECORD
-from tests.synthetic import housing_frame
+from tests.support.serving import ADMIN_TOKEN, RECORD
+from tests.support.synthetic import housing_frame
+from tests.support.tracking import MODEL_NAME, registered_model
 
 
 def raw_frame(records: list[dict]) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import needs_chromium
-from tests.serve.conftest import RECORD
+from tests.support.browser import fill, needs_chromium
+from tests.support.serving import RECORD
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -17,15 +17,6 @@ def page(server, browser):
     page = browser.new_page()
     page.goto(server.url)
     return page
-
-
-def fill(page, record: dict) -> None:
-    for name, value in record.items():
-        if name == "ocean_proximity":
-            page.select_option(f"#{name}", value)
-        else:
-            page.fill(f"#{name}", str(value))
-    page.click("button[type=submit]")
 
 
 def test_the_form_predicts_and_the_table_shows_it(page):

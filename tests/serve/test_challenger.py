@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import PROJECT, run_module
-from tests.serve.conftest import ADMIN_TOKEN, MODEL_NAME, RECORD, App, fresh_store, register_version, start_app
+from tests.support.project import PROJECT, run_module
+from tests.support.serving import ADMIN_TOKEN, RECORD, App, register_version, start_app
+from tests.support.tracking import MODEL_NAME, fresh_store
 
 RECORDS = [RECORD, {**RECORD, "median_income": 3.0}, {**RECORD, "housing_median_age": 12}]
 CHAMPION = {"name": MODEL_NAME, "version": 1, "alias": "champion"}

@@ -19,9 +19,9 @@ from housing.names import TARGET_TRANSFORM_PARAM
 from housing.schema import RAW_COLUMNS
 from serve.dashboard.pages import PAGES
 from serve.history import EXPORT_COLUMNS
-from tests.conftest import in_forked_child
-from tests.serve.conftest import App, start_app, tiny_champion_store
-from tests.synthetic import housing_frame
+from tests.support.project import in_forked_child
+from tests.support.serving import App, start_app, tiny_champion_store
+from tests.support.synthetic import housing_frame
 
 ROWS = 60
 

@@ -12,11 +12,11 @@ import mlflow
 import pytest
 import requests
 
-from bench.screenshots import FILLED, UNFILLED
 from serve.dashboard.pages import PAGES
-from tests.conftest import eventually, needs_chromium
-from tests.serve.conftest import MODEL_NAME, RECORD
-from tests.serve.test_browser import fill
+from tests.support.browser import FILLED, UNFILLED, fill, needs_chromium
+from tests.support.processes import eventually
+from tests.support.serving import RECORD
+from tests.support.tracking import MODEL_NAME
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 

@@ -12,8 +12,8 @@ import pytest
 import requests
 import sqlalchemy
 
-from tests.conftest import eventually
-from tests.serve.conftest import RECORD, Server, register_version, start_server
+from tests.support.processes import eventually
+from tests.support.serving import RECORD, Server, register_version, start_server
 
 pytestmark = pytest.mark.slow
 

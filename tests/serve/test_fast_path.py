@@ -11,7 +11,8 @@ import pytest
 
 from housing.schema import HousingRow
 from serve.prediction import records_columns
-from tests.serve.conftest import RECORD, fresh_store, register_version, start_app
+from tests.support.serving import RECORD, register_version, start_app
+from tests.support.tracking import fresh_store
 
 
 def metric(text: str, name: str) -> float:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.serve.conftest import RECORD, App, start_app
+from tests.support.serving import RECORD, App, start_app
 
 
 def gauge(app: App, name: str) -> float:

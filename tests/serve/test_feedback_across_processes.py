@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.serve.conftest import RECORD, ready_server
+from tests.support.serving import RECORD, ready_server
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT, free_port
+from tests.support.processes import free_port
+from tests.support.project import PROJECT
 
 pytestmark = pytest.mark.slow
 

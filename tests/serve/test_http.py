@@ -16,7 +16,7 @@ import requests
 from mlflow.pyfunc.scoring_server.client import ScoringServerClient
 
 from housing.schema import RAW_COLUMNS, TARGET_SCALE
-from tests.serve.conftest import RECORD, Server
+from tests.support.serving import RECORD, Server
 
 pytestmark = pytest.mark.slow
 

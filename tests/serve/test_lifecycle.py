@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import eventually
-from tests.serve.conftest import ADMIN_TOKEN, RECORD, fresh_store, register_version, start_server
+from tests.support.processes import eventually
+from tests.support.serving import ADMIN_TOKEN, RECORD, register_version, start_server
+from tests.support.tracking import fresh_store
 
 pytestmark = pytest.mark.slow
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import requests
-from mlflow.pyfunc.scoring_server.client import ScoringServerClient
 
 from housing.schema import RAW_COLUMNS
-from tests.conftest import free_port
-from tests.serve.conftest import MODEL_NAME, RECORD, Server
+from tests.support.processes import answers, free_port, running
+from tests.support.project import BIN
+from tests.support.serving import RECORD, Server
+from tests.support.tracking import MODEL_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -58,21 +56,14 @@ REQUESTS = {
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterator[str]:
     port = free_port()
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "MLFLOW_TRACKING_URI": champion_store, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    command = [str(bin_dir / "mlflow"), "models", "serve", "-m", f"models:/{MODEL_NAME}@champion"]
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": champion_store, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    command = [BIN / "mlflow", "models", "serve", "-m", f"models:/{MODEL_NAME}@champion"]
     command += ["--env-manager", "local", "-w", "1", "-h", "127.0.0.1", "-p", str(port)]
     log = tmp_path_factory.mktemp("mlflow-serve") / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        # 300 s: under `make test`'s coverage on a loaded 2-core machine, its start (mlflow, sklearn, the
-        # model) took more than 120 s in both full runs, though 20 s alone.
-        ScoringServerClient("127.0.0.1", port).wait_server_ready(timeout=300, scoring_server_proc=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    # 300 s: its start (mlflow, sklearn, the model) is slow under `make test`'s coverage on a loaded machine.
+    with running(command, log, lambda: answers(f"{url}/ping"), 300, env):
+        yield url
 
 
 def send(url: str, name: str) -> requests.Response:

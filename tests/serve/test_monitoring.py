@@ -8,15 +8,14 @@ import json
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 import requests
 import yaml
 
-from tests.conftest import PROJECT, eventually, free_port
-from tests.serve.conftest import RECORD
-from tests.servers import answers
+from tests.support.processes import answers, eventually, free_port, running
+from tests.support.project import PROJECT
+from tests.support.serving import RECORD
 
 MONITORING = PROJECT / "monitoring"
 PROMETHEUS = shutil.which("prometheus")
@@ -73,18 +72,15 @@ def prometheus(server, tmp_path) -> str:
     config["rule_files"] = [str(MONITORING / "alerts.yml")]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    process = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"),
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        assert eventually(lambda: answers(f"{url}/-/ready"), timeout=30), (tmp_path / "prometheus.log").read_text()
+    command = [
+        PROMETHEUS,
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with running(command, tmp_path / "prometheus.log", lambda: answers(f"{url}/-/ready"), 30):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def query(prometheus: str, expression: str) -> dict:
@@ -104,9 +100,7 @@ def test_prometheus_scrapes_the_request_counter_and_accepts_every_query(server, 
         result = query(prometheus, counter)["data"]["result"]
         return float(result[0]["value"][1]) - float(before[0]["value"][1]) if result else 0.0
 
-    deadline = time.monotonic() + 60
-    while counted() < sent and time.monotonic() < deadline:
-        time.sleep(0.5)
+    eventually(lambda: counted() >= sent, timeout=60, interval=0.5)
     assert counted() == sent
     for expression in queries():
         answer = query(prometheus, expression)

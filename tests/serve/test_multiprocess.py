@@ -11,8 +11,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import eventually
-from tests.serve.conftest import RECORD, Server
+from tests.support.processes import eventually
+from tests.support.serving import RECORD, Server
 
 pytestmark = pytest.mark.slow
 

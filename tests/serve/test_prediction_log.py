@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from serve import history
 from serve.history import HistoryFilters
 from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, engine, lock_beside
-from tests.conftest import in_forked_child
+from tests.support.project import in_forked_child
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.serve.conftest import ADMIN_TOKEN
+from tests.support.serving import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 

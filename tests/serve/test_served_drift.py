@@ -8,8 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from housing.schema import RAW_COLUMNS, records
-from tests.serve.conftest import ADMIN_TOKEN, App, start_app
-from tests.synthetic import drifted_frame, housing_frame
+from tests.support.serving import ADMIN_TOKEN, App, start_app
+from tests.support.synthetic import drifted_frame, housing_frame
 
 WINDOW = 300
 MOVED = {"median_income", "housing_median_age", "ocean_proximity"}

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.support.project import PROJECT
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
-from tests.serve.conftest import RECORD
+from tests.support.project import PROJECT
+from tests.support.serving import RECORD
 
 pytestmark = pytest.mark.slow
 

@@ -10,33 +10,22 @@ import requests
 from housing.fast import single_threaded
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.families import fit_pipeline
-from stages.params import FeatureParams, LightGBMParams, RandomForestParams
 from stages.splits import TrainingData
-from tests.serve.conftest import MODEL_NAME, RECORD, fresh_store, start_app, start_server
-from tests.synthetic import housing_frame
-from tests.unloadable_model import register_unloadable_champion
+from tests.support.params import tiny_family, tiny_features
+from tests.support.serving import RECORD, start_app, start_server
+from tests.support.synthetic import housing_frame
+from tests.support.tracking import MODEL_NAME, fresh_store
+from tests.support.unloadable_model import register_unloadable_champion
 
-FAMILIES = {
-    "lightgbm": LightGBMParams(
-        n_estimators=30,
-        learning_rate=0.1,
-        num_leaves=7,
-        min_child_samples=5,
-        subsample=1.0,
-        colsample_bytree=1.0,
-        early_stopping_rounds=5,
-        seeds=2,
-    ),
-    "random_forest": RandomForestParams(n_estimators=10, max_depth=5, min_samples_leaf=2, max_features=0.5),
-}
+FAMILIES = {"lightgbm": tiny_family("lightgbm", seeds=2), "random_forest": tiny_family("random_forest")}
+"""The families whose estimators hold n_jobs: a forest, and boosters bagged over seeds."""
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) -> None:
     frame = housing_frame(300, seed=3)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform="sqrt")
-    pipeline, _ = fit_pipeline(family, FAMILIES[family], features, "cpu", 0, TrainingData(X, y, X, y))
+    pipeline, _ = fit_pipeline(family, FAMILIES[family], tiny_features(), "cpu", 0, TrainingData(X, y, X, y))
     before = pipeline.predict(X)
 
     served = single_threaded(pipeline)
@@ -49,7 +38,7 @@ def test_single_threaded_sets_every_n_jobs_and_keeps_predictions(family: str) ->
 
 @pytest.fixture
 def unloadable_store(tmp_path: Path, migrated_store: Path) -> str:
-    """A store whose champion names a module this checkout lacks (tests.unloadable_model)."""
+    """A store whose champion names a module this checkout lacks (tests.support.unloadable_model)."""
     store = fresh_store(tmp_path / "store", migrated_store)
     register_unloadable_champion(store, MODEL_NAME, tmp_path)
     return store

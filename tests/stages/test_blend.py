@@ -19,9 +19,10 @@ from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.blend import MIN_WEIGHT, candidate_weights, least_squares_weights, shared_features
 from stages.errors import StageError
 from stages.families import fit_pipeline
-from stages.params import BlendParams, FeatureParams, LinearParams, load_params
+from stages.params import BlendParams, LinearParams, load_params
 from stages.splits import TrainingData
-from tests.synthetic import housing_frame
+from tests.support.params import tiny_features
+from tests.support.synthetic import housing_frame
 
 RNG = np.random.default_rng(3)
 Y = RNG.uniform(1, 5, 3000)
@@ -58,10 +59,9 @@ def test_the_candidates_are_least_squares_and_the_means_of_the_best_members():
 def test_members_fitted_on_different_features_cannot_share_one_feature_step():
     frame = housing_frame(120, seed=4)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-    features = FeatureParams(neighbours=[3], similar=[4], folds=3, target_transform="sqrt")
     training = TrainingData(X, y, X, y)
     members = {
-        f"seed {seed}": fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", seed, training)[0]
+        f"seed {seed}": fit_pipeline("linear", LinearParams(alpha=1.0), tiny_features(), "cpu", seed, training)[0]
         for seed in (0, 1)
     }
 

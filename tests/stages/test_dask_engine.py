@@ -25,9 +25,9 @@ from stages.errors import StageError
 from stages.families import fit_model
 from stages.params import DaskParams, LightGBMParams, LinearParams, XGBoostParams
 from stages.splits import TrainingData
-from tests.conftest import free_port
-from tests.dvc_repo import BIN
-from tests.synthetic import housing_frame
+from tests.support.processes import free_port
+from tests.support.project import BIN
+from tests.support.synthetic import housing_frame
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from stages.ingest import with_block_ids
-from tests.conftest import PROJECT, call_stage
-from tests.synthetic import drifted_frame, housing_frame
+from tests.support.project import PROJECT, call_stage
+from tests.support.synthetic import drifted_frame, housing_frame
 
 RAW = Path("data/raw/housing.csv")
 

@@ -1,5 +1,5 @@
-"""The GPU path: the preset, telemetry and CUDA fits. CUDA-only tests skip without a GPU; the lent GPU
-machine runs this file alone (bench/gpu_run.sh), so it imports nothing that needs MLflow."""
+"""The GPU path: the preset, telemetry and CUDA fits. CUDA-only tests skip without a GPU; bench/gpu_run.sh
+runs this file alone on a GPU machine, which may lack MLflow, so it imports nothing that needs it."""
 
 from __future__ import annotations
 
@@ -11,28 +11,21 @@ from pydantic import TypeAdapter
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from ops.presets import PRESETS, dvc_flags, section_overrides
 from stages.families import fit_pipeline
-from stages.params import SECTIONS, FeatureParams, load_family_params, load_params
+from stages.params import SECTIONS, load_params
 from stages.splits import TrainingData
 from stages.telemetry import fit_telemetry
-from tests.conftest import PROJECT, TINY_PARAMS
-from tests.synthetic import housing_frame
+from tests.support.params import tiny_family, tiny_features
+from tests.support.project import PROJECT
+from tests.support.synthetic import housing_frame
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the lent GPU machine)")
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/gpu_run.sh on a GPU machine)")
 FAMILIES = ["linear", "random_forest", "xgboost", "lightgbm", "mlp"]
-
-
-def tiny(family: str, **overrides: object):
-    params = load_family_params(family, PROJECT / "params.yaml")
-    return params.model_copy(update={**TINY_PARAMS["train"].get(family, {}), **overrides})
 
 
 def data():
     frame = housing_frame(300, seed=2)
     X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
     return X[:200], y[:200], X[200:], y[200:]
-
-
-FEATURE_PARAMS = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
 
 
 @pytest.mark.parametrize("section", sorted({key.rsplit(".", 1)[0] for key in PRESETS["gpu"] if "." in key}))
@@ -66,7 +59,9 @@ def test_cpu_telemetry_names_the_processor_and_peak_memory():
 def test_each_family_fits_on_cuda_and_predicts_on_the_cpu(family):
     X, y, X_val, y_val = data()
 
-    pipeline, _ = fit_pipeline(family, tiny(family), FEATURE_PARAMS, "cuda", 0, TrainingData(X, y, X_val, y_val))
+    pipeline, _ = fit_pipeline(
+        family, tiny_family(family), tiny_features(), "cuda", 0, TrainingData(X, y, X_val, y_val)
+    )
 
     predicted = pipeline.predict(X_val)
     assert np.isfinite(predicted).all()
@@ -90,6 +85,6 @@ def test_compiled_mlp_trains_on_cuda():
 
     training = TrainingData(X, y, X_val, y_val)
 
-    pipeline, _ = fit_pipeline("mlp", tiny("mlp", compile=True), FEATURE_PARAMS, "cuda", 0, training)
+    pipeline, _ = fit_pipeline("mlp", tiny_family("mlp", compile=True), tiny_features(), "cuda", 0, training)
 
     assert np.isfinite(pipeline.predict(X_val)).all()

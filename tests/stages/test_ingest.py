@@ -13,8 +13,9 @@ import pytest
 from housing.schema import BLOCK_ID, LABELLED_COLUMNS, row_errors
 from stages.ingest import with_block_ids
 from stages.raw import INGESTED_COLUMNS
-from tests.conftest import call_stage, write_params
-from tests.synthetic import housing_frame
+from tests.support.params import write_params
+from tests.support.project import call_stage
+from tests.support.synthetic import housing_frame
 
 OUT = Path("data/raw/housing.csv")
 UNREACHABLE = "http://127.0.0.1:9/housing.csv"

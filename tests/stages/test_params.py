@@ -9,7 +9,7 @@ import yaml
 
 from stages.errors import StageError
 from stages.params import SECTIONS, Device, IngestParams, Section, XGBoostParams, load_params
-from tests.conftest import PROJECT
+from tests.support.project import PROJECT
 
 PROJECT_PARAMS = PROJECT / "params.yaml"
 

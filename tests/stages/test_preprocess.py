@@ -14,8 +14,9 @@ from stages.ingest import upsample, with_block_ids
 from stages.preprocess import SHOWN_PROBLEMS
 from stages.raw import INGESTED_COLUMNS
 from stages.splits import SPLITS
-from tests.conftest import TINY_PARAMS, call_stage, write_params
-from tests.synthetic import housing_frame
+from tests.support.params import TINY_PARAMS, write_params
+from tests.support.project import call_stage
+from tests.support.synthetic import housing_frame
 
 RAW = Path("data/raw/housing.csv")
 OUT = Path("data/processed")

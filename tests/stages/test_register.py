@@ -18,10 +18,11 @@ from housing.scores import regression_scores
 from stages.params import MODEL_PARAMS
 from stages.preprocess import split_labels
 from stages.raw import read_ingested_csv
-from tests.conftest import logged_runs, registered_model, registered_version, run_stage
-from tests.dvc_repo import sh, stages_run
-from tests.synthetic import housing_frame
-from tests.unloadable_model import MISSING_MODULE, register_unloadable_champion
+from tests.support.dvc_repo import sh, stages_run
+from tests.support.project import run_stage
+from tests.support.synthetic import housing_frame
+from tests.support.tracking import logged_runs, registered_model, registered_version
+from tests.support.unloadable_model import MISSING_MODULE, register_unloadable_champion
 
 pytestmark = pytest.mark.slow
 NAME = "california-housing"

@@ -11,7 +11,7 @@ from housing.schema import BLOCK_ID, RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.errors import StageError
 from stages.ingest import with_block_ids
 from stages.splits import load_training_data, split_path
-from tests.synthetic import housing_frame
+from tests.support.synthetic import housing_frame
 
 ROWS = with_block_ids(housing_frame(30, seed=8))
 """Rows as ingest writes them; the first 20 are the train split, the rest the val split."""

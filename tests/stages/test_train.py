@@ -20,8 +20,9 @@ from housing.target import final_estimator
 from serve.dashboard.registry import Registry
 from stages.params import MODEL_PARAMS
 from stages.train import EPOCH_METRICS
-from tests.conftest import call_stage, logged_runs, run_stage
-from tests.synthetic import housing_frame
+from tests.support.project import call_stage, run_stage
+from tests.support.synthetic import housing_frame
+from tests.support.tracking import logged_runs
 
 pytestmark = pytest.mark.slow
 

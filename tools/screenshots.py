@@ -1,6 +1,6 @@
 """Screenshots of the dashboard's pages from a running server, for the manual (docs/dashboard/).
 
-    python -m bench.screenshots http://127.0.0.1:8000 docs/dashboard [--token ADMIN_TOKEN]
+    python -m tools.screenshots http://127.0.0.1:8000 docs/dashboard [--token ADMIN_TOKEN]
 
 Each page is opened in headless Chromium (Debian's, as the browser tests use), given time to draw
 its first load, and saved full-page as <page>.png. With --token the Retrain page shows the retrain
@@ -10,23 +10,11 @@ command's last record too.
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-from bench.browser import chromium
 from serve.dashboard.pages import PAGES
+from tests.support.browser import FILLED, UNFILLED, chromium
 
-FILLED = {
-    "live": "#in-window",
-    "models": "#model-name",
-    "history": "#count",
-    "drift": "#drift-rows",
-    "system": "#health",
-    "retrain": "#loss-run",
-}
-"""An element each page fills from the API once its first load has finished."""
-UNFILLED = re.compile(r"^(\u2013|\u2026)?$")
-"""What those elements say before then: nothing, a dash or an ellipsis."""
 SETTLE_MS = 1500
 """Plotly animates its first draw; a screenshot waits this long after the page is filled."""
 

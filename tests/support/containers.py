@@ -1,5 +1,6 @@
-"""The project's images for the tests: built by deploy/image.sh (as `make image` builds them) and run
-with podman, with the flags this sandbox needs (runc, open-file limits below the hard limits)."""
+"""The project's images for the tests and bench/images: built by deploy/image.sh (as `make image` builds
+them) and run with podman, with the flags this sandbox needs (runc, open-file limits below the hard
+limits). The `project_image` fixture (tests/conftest.py) builds each once per test run."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.conftest import PROJECT, shared_temp
+from tests.support.processes import answers, eventually
+from tests.support.project import PROJECT
 
 PODMAN = ["podman", "--runtime", "/usr/sbin/runc"] if Path("/usr/sbin/runc").exists() else ["podman"]
 LIMITS = ["--ulimit", "nofile=10000:10000", "--ulimit", "nproc=4096:4096"]
+TEST_TAGS = {"serve": "localhost/housing-api", "train": "localhost/housing-train"}
+"""The images' names in the tests; each test run tags them with its own id."""
 needs_podman = pytest.mark.skipif(
     shutil.which("podman") is None, reason="needs podman (make container-tools; .ci/run installs it)"
 )
@@ -64,17 +67,19 @@ def container(tag: str, name: str, *run_args: str) -> Iterator[str]:
 def wait_until_ready(url: str, name: str, timeout: float = 180) -> float:
     """Seconds until `url`/ready answers 200; fails with the container's logs if it exits or never does."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if requests.get(f"{url}/ready", timeout=2).ok:
-                return time.monotonic() - started
-        except requests.RequestException:
-            pass
+
+    def ready() -> bool:
+        if answers(f"{url}/ready"):
+            return True
         inspected = podman("inspect", "--format", "{{.State.Status}}", name, check=False)
         if inspected.returncode == 0:  # else `podman run` has not created it yet
             assert inspected.stdout.strip() == "running", podman("logs", name, check=False).stdout
-        time.sleep(0.5)
-    raise AssertionError(f"{name} not ready in {timeout} s:\n{podman('logs', name, check=False).stdout}")
+        return False
+
+    assert eventually(ready, timeout, interval=0.5), (
+        f"{name} not ready in {timeout} s:\n{podman('logs', name, check=False).stdout}"
+    )
+    return time.monotonic() - started
 
 
 def writable_by_anyone(path: Path) -> None:
@@ -83,39 +88,3 @@ def writable_by_anyone(path: Path) -> None:
         os.chmod(folder, 0o777)
         for file in files:
             os.chmod(Path(folder) / file, 0o666)
-
-
-TEST_TAGS = {"serve": "localhost/housing-api", "train": "localhost/housing-train"}
-
-
-@pytest.fixture(scope="session")
-def project_image(tmp_path_factory: pytest.TempPathFactory, testrun_uid: str, worker_id: str) -> Iterator:
-    """`project_image(target)`: the Dockerfile's target built once per test run, whichever xdist workers
-    ask for it, under a tag of this run; removed with what its build left behind when the last worker
-    using it ends (one asking later builds it again, from podman's layer cache if it is still there)."""
-    from filelock import FileLock
-
-    shared = shared_temp(tmp_path_factory, worker_id)
-    used: list[str] = []
-
-    def built(target: str) -> str:
-        tag = f"{TEST_TAGS[target]}:test-{testrun_uid[:12]}"
-        users = shared / f"image-{target}.users"
-        with FileLock(str(shared / f"image-{target}.lock")):
-            if not users.is_dir():
-                build(target, tag, shared / f"image-{target}.log")
-                users.mkdir()
-            (users / worker_id).touch()
-        if target not in used:
-            used.append(target)
-        return tag
-
-    yield built
-    for target in used:
-        users = shared / f"image-{target}.users"
-        with FileLock(str(shared / f"image-{target}.lock")):
-            (users / worker_id).unlink()
-            if not any(users.iterdir()):
-                users.rmdir()
-                podman("rmi", f"{TEST_TAGS[target]}:test-{testrun_uid[:12]}", check=False)
-                podman("image", "prune", "-f", check=False)

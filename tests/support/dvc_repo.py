@@ -7,17 +7,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import mlflow
-
 from serve.retrain_lock import STATUS
-from tests.conftest import PROJECT, TINY_PARAMS, deep_update, write_params
-from tests.synthetic import housing_frame
-
-BIN = Path(sys.executable).parent
-MODEL_NAME = "california-housing"
+from tests.support.params import TINY_PARAMS, deep_update, write_params
+from tests.support.project import BIN, PROJECT
+from tests.support.synthetic import housing_frame
+from tests.support.tracking import MODEL_NAME
 
 
 def sh(repo: Path, *command: str, check: bool = True, env: dict[str, str] | None = None) -> str:
@@ -71,5 +67,29 @@ def status(repo: Path) -> dict:
 
 def versions(repo: Path) -> list[int]:
     """The registered versions in the repository's own MLflow store."""
+    import mlflow
+
     client = mlflow.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
     return sorted(int(version.version) for version in client.search_model_versions(f"name='{MODEL_NAME}'"))
+
+
+def build_trained_repo(shared: Path) -> Path:
+    """A git + DVC repository whose pipeline has run once and been committed: a champion is registered,
+    nothing is pending. Built once per test run in `shared`, by whoever gets there first; `repro.log`
+    beside it holds that first run's output."""
+    from filelock import FileLock
+
+    root = shared / "trained-repo"
+    with FileLock(str(shared / "trained-repo.lock")):
+        if not (root / "repro.log").exists():
+            root.mkdir(exist_ok=True)
+            repo = make_repo(root, {"retrain": {"min_feedback": 20}})
+            output = sh(repo, "dvc", "repro")
+            commit(repo, "first run")
+            (root / "repro.log").write_text(output)
+    return root / "repo"
+
+
+def copy_repo(repo: Path, into: Path) -> Path:
+    """A private copy of a repository (its MLflow store included) for tests to change."""
+    return Path(shutil.copytree(repo, into / "repo", symlinks=True))

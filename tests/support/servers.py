@@ -14,11 +14,10 @@ from pathlib import Path
 
 import boto3
 import botocore.exceptions
-import requests
 import sqlalchemy
 
-from tests.conftest import eventually, free_port
-from tests.dvc_repo import BIN
+from tests.support.processes import answers, free_port, running
+from tests.support.project import BIN
 
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -30,9 +29,6 @@ def s3_server(bucket: str) -> Iterator[str]:
     """A local S3-compatible server (moto) with an empty `bucket`; yields its endpoint URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     s3 = boto3.client(
         "s3",
         endpoint_url=url,
@@ -40,12 +36,9 @@ def s3_server(bucket: str) -> Iterator[str]:
         aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"],
     )
-    try:
-        assert eventually(lambda: _bucket_created(s3, bucket), timeout=30)
+    command = [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)]
+    with running(command, None, lambda: _bucket_created(s3, bucket), 30):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _bucket_created(s3, bucket: str) -> bool:
@@ -105,23 +98,8 @@ def postgres_server(folder: Path) -> Iterator[Postgres]:
 def mlflow_server(store: str, artifacts: str, log: Path, env: dict[str, str]) -> Iterator[str]:
     """`mlflow server` on `store` (a database URL), proxying artifacts to `artifacts`; yields its URL."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     command = [BIN / "mlflow", "server", "--backend-store-uri", store, "--artifacts-destination", artifacts]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    server = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert eventually(lambda: answers(f"{url}/health"), timeout=120), log.read_text()
+    with running(command, log, lambda: answers(f"{url}/health"), 120, env={**os.environ, **env}):
         yield url
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=60)
-
-
-def answers(url: str) -> bool:
-    """Whether a GET of `url` answers 2xx now (a server still starting refuses the connection)."""
-    try:
-        return requests.get(url, timeout=2).ok
-    except requests.RequestException:
-        return False

@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from tests.conftest import in_forked_child
-from tests.synthetic import housing_frame
+from tests.support.project import in_forked_child
+from tests.support.synthetic import housing_frame
 
 MISSING_MODULE = "stages.features"
 

@@ -1,4 +1,4 @@
-"""Register a tiny model the way the pipeline does (tests.serve.conftest.register_version runs this in a
+"""Register a tiny model the way the pipeline does (tests.support.serving.register_version runs this in a
 forked child, so the test process keeps no MLflow global state and pays no imports).
 
 The model is the real train-stage pipeline (features inside, raw rows in), fitted on generated data
@@ -24,10 +24,11 @@ from housing.golden import GOLDEN_FILE, PREDICTION, golden_rows
 from housing.schema import RAW_COLUMNS, TARGET, TARGET_SCALE
 from stages.families import fit_pipeline
 from stages.logged_model import log_pipeline
-from stages.params import FeatureParams, LinearParams
+from stages.params import LinearParams
 from stages.splits import TrainingData
 from stages.tracking import configure_tracking
-from tests.synthetic import housing_frame
+from tests.support.params import tiny_features
+from tests.support.synthetic import housing_frame
 
 
 class FailingModel(RegressorMixin, BaseEstimator):
@@ -67,8 +68,8 @@ def register_tiny_model(
         else:
             frame = housing_frame(300, seed=seed)
             X, y = frame[RAW_COLUMNS], frame[TARGET].to_numpy() / TARGET_SCALE
-            features = FeatureParams(neighbours=[3, 8], similar=[4], folds=3, target_transform="sqrt")
-            pipeline, _ = fit_pipeline("linear", LinearParams(alpha=1.0), features, "cpu", 0, TrainingData(X, y, X, y))
+            training = TrainingData(X, y, X, y)
+            pipeline, _ = fit_pipeline("linear", LinearParams(alpha=1.0), tiny_features(), "cpu", 0, training)
             logged = log_pipeline(pipeline, "linear", X.head(3), train_sha256="0" * 64)
             if golden != "none":
                 add_golden_set(logged.model_id, pipeline, X, golden)
