@@ -66,10 +66,10 @@ retrain: setup ## retrain if new data, drift, live error or age says so (ARGS=--
 	$(PYTHON) -m ops.retrain $(ARGS)
 
 demo: setup ## a five-minute guided tour in a scratch clone: pipeline, MLflow UI, API, dashboard, drift, retrain (SOURCE=housing.csv)
-	bench/demo.sh $(SOURCE)
+	demo/tour.sh $(SOURCE)
 
 demo-retrain: setup ## the continuous-training loop on the real data in a scratch clone (SOURCE=housing.csv)
-	bench/retrain_demo.sh $(SOURCE)
+	demo/retrain.sh $(SOURCE)
 
 promote: setup ## the challenger takes the champion alias (servers follow at their next poll)
 	$(PYTHON) -m ops.promote

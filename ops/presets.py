@@ -22,7 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "train.mlp.epochs": 500,
         "train.mlp.compile": True,
     },
-    # `make demo` (bench/demo.sh) trains twice within its five minutes on two cores: fewer, faster
+    # `make demo` (demo/tour.sh) trains twice within its five minutes on two cores: fewer, faster
     # boosting rounds, a smaller forest and MLP, a two-fold blend of the boosters alone (refitting the
     # MLP for the blend's folds cost more than the rest of it) and fewer bootstrap resamples.
     "demo": {

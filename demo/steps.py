@@ -1,4 +1,4 @@
-"""The Python steps of bench/demo_steps.sh (bench/retrain_demo.sh, bench/demo.sh): split the data, drive the
+"""The Python steps of demo/steps.sh (demo/retrain.sh, demo/tour.sh): split the data, drive the
 API, print what happened."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import yaml
 
 from housing.schema import RAW_COLUMNS, TARGET, records
 from ops import presets
+from tests.support.processes import answers, eventually
 
 BAY_AREA = "latitude > 37.1 and latitude < 38.5 and longitude < -121.5"
 """San Francisco, Oakland, San Jose and around: about a fifth of California's block groups."""
@@ -40,14 +41,9 @@ def use_source(path: Path, preset: str | None = None) -> None:
 
 
 def wait_ready(api: str) -> None:
-    for _ in range(300):
-        try:
-            if requests.get(f"{api}/ready", timeout=2).ok:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
-            pass
-        time.sleep(1)
-    raise SystemExit(f"{api} never became ready")
+    """Wait until the API has loaded its champion (make serve, started in the background, takes a while)."""
+    if not eventually(lambda: answers(f"{api}/ready"), timeout=300, interval=1):
+        raise SystemExit(f"{api} never became ready")
 
 
 def traffic(api: str, rows_csv: Path, label: str, feedback_rows: int | None = None) -> None:

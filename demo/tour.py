@@ -1,19 +1,19 @@
-"""The Python steps of bench/demo.sh beyond the retrain loop's (bench/retrain_demo.py): the MLflow UI's
+"""The Python steps of demo/tour.sh beyond the retrain loop's (demo/steps.py): the MLflow UI's
 pages, one served prediction, the dashboard's pages. Each prints what to look at."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
 import requests
 import yaml
 
-from bench.retrain_demo import wait_ready
+from demo.steps import wait_ready
 from housing.schema import RAW_COLUMNS, TARGET, records
+from tests.support.processes import answers, eventually
 
 DASHBOARD = {
     "live": "requests, latency and predictions as they arrive, and the live RMSE once feedback comes",
@@ -41,11 +41,7 @@ def mlflow_ui(ui: str) -> None:
     """Wait for the MLflow UI, then name the experiment's and the registered model's pages."""
     params = yaml.safe_load(Path("params.yaml").read_text())
     experiment, model = params["mlflow"]["experiment"], params["register"]["model_name"]
-    for _ in range(120):
-        if status(ui) == 200:
-            break
-        time.sleep(1)
-    else:
+    if not eventually(lambda: answers(ui, timeout=30), timeout=120, interval=1):
         raise SystemExit(f"the MLflow UI at {ui} never answered (see mlflow-ui.log)")
     api = f"{ui}/ajax-api/2.0/mlflow"
     found = requests.get(f"{api}/experiments/get-by-name", params={"experiment_name": experiment}, timeout=30)

@@ -8,14 +8,14 @@
 #   6. the Bay Area as a batch: make retrain decides and retrains;
 #   7. the server reloads: the same traffic and live RMSE again.
 #
-#   bench/demo.sh /path/to/housing.csv [scratch-dir]
+#   demo/tour.sh /path/to/housing.csv [scratch-dir]
 #
 # DEMO_PAUSE: seconds between steps (3), or `enter` to wait for Enter when stdin is a terminal.
 # DEMO_PORT (8765) and DEMO_UI_PORT (5765): the API's and the MLflow UI's ports. The steps it shares
-# with bench/retrain_demo.sh are in bench/demo_steps.sh; the API and the UI stop when it ends, and the
+# with demo/retrain.sh are in demo/steps.sh; the API and the UI stop when it ends, and the
 # scratch folder stays.
 set -euo pipefail
-source "$(dirname "$0")/demo_steps.sh"
+source "$(dirname "$0")/steps.sh"
 
 pause_setting=${DEMO_PAUSE:-3}
 pause() {
@@ -47,23 +47,23 @@ look "the row marked * is the champion: lowest validation RMSE, in units of \$10
 pause
 
 tour "2. The MLflow UI (make ui in a checkout): every training run and the model registry"
-python -m bench.demo mlflow-ui "$ui"
+python -m demo.tour mlflow-ui "$ui"
 pause
 
 tour "3. Serving the champion (make serve): one prediction"
-python -m bench.demo predict "$api" "$scratch/bay.csv"  # a Bay Area block group: step 7 asks again
+python -m demo.tour predict "$api" "$scratch/bay.csv"  # a Bay Area block group: step 7 asks again
 look "$api/openapi.json (every endpoint), $api/metrics (Prometheus), $api/model/info (what serves)"
 look "\"model\" in the answer: the version and alias that answered; \"request_id\" is what /feedback names"
 pause
 
 tour "4. The dashboard, on the same server"
-python -m bench.demo dashboard "$api"
+python -m demo.tour dashboard "$api"
 pause
 
 tour "5. A drifted batch: Bay Area traffic, then the true prices as feedback (for the last 600 rows)"
 demo_traffic first --feedback-rows 600
-python -m bench.retrain_demo drift "$api"
-python -m bench.retrain_demo live "$api"
+python -m demo.steps drift "$api"
+python -m demo.steps live "$api"
 look "$api/drift (this table as JSON), $api/dashboard/drift; DRIFTED: PSI or test past params.yaml's drift.*"
 look "housing_live_rmse_dollars: the champion's error on this traffic, in dollars (retrain.max_live_rmse_dollars: 60000)"
 pause
@@ -78,8 +78,8 @@ pause
 tour "7. The server reloads the champion; the same traffic and feedback again"
 demo_reload
 demo_traffic second --feedback-rows 600
-python -m bench.retrain_demo live "$api"
-python -m bench.demo predict "$api" "$scratch/bay.csv"
+python -m demo.steps live "$api"
+python -m demo.tour predict "$api" "$scratch/bay.csv"
 look "housing_live_rmse_dollars per model_version: before (v1) and after the retrain"
 look "$api/dashboard/models, $api/dashboard/live"
 

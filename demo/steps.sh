@@ -1,4 +1,4 @@
-# The steps bench/retrain_demo.sh and bench/demo.sh share (sourced by both, not run): a scratch clone
+# The steps demo/retrain.sh and demo/tour.sh share (sourced by both, not run): a scratch clone
 # of this repository trained on California without the Bay Area, served, sent Bay Area traffic and
 # feedback, then given the Bay Area as a new batch for `make retrain`. Each step leaves its log in
 # $scratch; every process started in the background is stopped when the script exits.
@@ -54,7 +54,7 @@ demo_clone() {
   ln -s "$project/.venv" .venv
   export PATH="$PWD/.venv/bin:$PATH" MLFLOW_TRACKING_URI="sqlite:///$PWD/mlflow.db"
   # OpenMP threads (XGBoost, LightGBM, torch) that sleep while they wait instead of spinning: the same
-  # fits, but on a shared two-core machine an XGBoost fit took 4.5 s sleeping and 36 s spinning (load 7).
+  # fits, without the spinning threads of one fit starving the others on a machine of few cores.
   export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
   # The scratch clone's ingest reads the region-less source set below, not a mirror of the full one
   # (nor the SOURCE a calling `make demo` would pass on to the makes below).
@@ -65,8 +65,8 @@ demo_clone() {
 # demo_split [PRESET]: the Bay Area becomes the new batch ($scratch/bay.csv), the rest the training
 # source; params.yaml points at it, with an ops/presets.py preset written in when one is named.
 demo_split() {
-  python -m bench.retrain_demo split "$source_csv" "$scratch"
-  python -m bench.retrain_demo use-source "$scratch/base.csv" ${1:+--preset "$1"}
+  python -m demo.steps split "$source_csv" "$scratch"
+  python -m demo.steps use-source "$scratch/base.csv" ${1:+--preset "$1"}
 }
 
 # demo_train: dvc repro on that source; prints what evaluate and register said.
@@ -85,7 +85,7 @@ demo_serve() {
 
 # demo_traffic LABEL [--feedback-rows N]: every Bay Area row predicted, then its true price sent as
 # feedback (for the last N rows only, with the option).
-demo_traffic() { python -m bench.retrain_demo traffic "$api" "$scratch/bay.csv" "$@"; }
+demo_traffic() { python -m demo.steps traffic "$api" "$scratch/bay.csv" "$@"; }
 
 # demo_retrain: the Bay Area arrives in data/incoming/; `make retrain` decides and retrains.
 demo_retrain() {
@@ -94,12 +94,12 @@ demo_retrain() {
   SERVE_PREDICTION_DB="$scratch/predictions.db" make retrain >"$scratch/retrain.log" 2>&1 \
     || { tail -20 "$scratch/retrain.log"; exit 1; }
   grep -E "^(retrain|drift|evaluate|register)" "$scratch/retrain.log"
-  python -m bench.retrain_demo decision reports/retrain/status.json
+  python -m demo.steps decision reports/retrain/status.json
 }
 
 # demo_reload: every worker checks the champion alias now; waits until all serve what register promoted.
 demo_reload() {
   curl -sf -X POST -H "Authorization: Bearer $token" "$api/admin/reload" >/dev/null \
     || { echo "$api/admin/reload failed: is the server still up? ($scratch/serve.log)" >&2; exit 1; }
-  python -m bench.retrain_demo reloaded "$api" reports/registered.json
+  python -m demo.steps reloaded "$api" reports/registered.json
 }

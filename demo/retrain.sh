@@ -5,13 +5,13 @@
 #   3. the Bay Area arrives as a new batch in data/incoming/; `make retrain` decides and retrains;
 #   4. the server picks up whatever register promoted; the same traffic again, scored again.
 #
-#   bench/retrain_demo.sh /path/to/housing.csv [scratch-dir]      (make demo-retrain SOURCE=...)
+#   demo/retrain.sh /path/to/housing.csv [scratch-dir]      (make demo-retrain SOURCE=...)
 #
-# It trains on the shipped params.yaml (bench/demo.sh, `make demo`, is the shorter guided tour on a
+# It trains on the shipped params.yaml (demo/tour.sh, `make demo`, is the shorter guided tour on a
 # lighter preset). It reuses this checkout's .venv and prints each step's evidence; the scratch clone
 # keeps the drift reports (reports/drift.html, reports/retrain/) and the MLflow store for a look afterwards.
 set -euo pipefail
-source "$(dirname "$0")/demo_steps.sh"
+source "$(dirname "$0")/steps.sh"
 demo_clone "$@"
 
 step "Split the source: the Bay Area becomes the new batch, the rest the training source"
@@ -23,7 +23,7 @@ demo_train
 step "Serve it and send Bay Area traffic, then the true prices as feedback"
 demo_serve
 demo_traffic first
-python -m bench.retrain_demo drift "$api"
+python -m demo.steps drift "$api"
 
 step "The Bay Area arrives as a batch; make retrain decides"
 demo_retrain
@@ -31,5 +31,5 @@ demo_retrain
 step "The server reloads the champion; the same traffic again, scored again"
 demo_reload
 demo_traffic second
-python -m bench.retrain_demo live "$api"
+python -m demo.steps live "$api"
 echo "Reports: $scratch/repo/reports/drift.html, $scratch/repo/reports/retrain/served_drift.html"
