@@ -6,8 +6,8 @@
 Fits the real training pipeline (features inside) on data/processed (run `make repro` first) and
 prints fit seconds, training samples/s (and the MLP's best epoch throughput), peak memory (GPU
 memory from NVML or torch on CUDA, the process's peak RSS on the CPU) and validation RMSE; the table
-is also written as JSON. Without CUDA it measures the CPU column only. On the lent GPU machine,
-which lacks this project's packages, bench/gpu_wheels.sh prepares them: see that script.
+is also written as JSON. Without CUDA it measures the CPU column only. On a GPU machine,
+bench/gpu_run.sh checks what it needs, then runs it and the CUDA-only tests.
 """
 
 from __future__ import annotations
