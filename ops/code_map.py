@@ -1,5 +1,5 @@
-"""The code map: every module of each floor with the first paragraph of its own docstring, read when the
-manual is built, so a new module appears there and a moved one leaves it."""
+"""The code map: every module of each floor, its subpackages' included, with the first paragraph of its own
+docstring, read when the manual is built, so a new module appears there and a moved one leaves it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ FLOORS = {
     "stages": "DVC entry points and the pipeline's plumbing: imports the model package",
     "housing": "the model package, which logged models carry: imports nothing else of ours, nor MLflow or DVC",
     "bench": "benchmarks, run by hand: each writes `bench/results/<name>.json`",
+    "demo": "the guided tours on the real data: `make demo`, `make demo-retrain`",
+    "tools": "tooling for the manual: the dashboard's screenshots",
 }
 
 
@@ -27,6 +29,7 @@ def summary(module: Path) -> str:
 def code_map(project: Path = PROJECT) -> str:
     sections = []
     for floor, role in FLOORS.items():
-        rows = [(f"`{path.relative_to(project)}`", summary(path)) for path in sorted((project / floor).glob("*.py"))]
+        modules = sorted((project / floor).rglob("*.py"))
+        rows = [(f"`{path.relative_to(project)}`", summary(path)) for path in modules]
         sections.append(f"### `{floor}/`: {role}\n\n" + table(["module", "what it holds"], rows))
     return "\n\n".join(sections)
