@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from housing.schema import RAW_COLUMNS
 from housing.scores import pooled_rmse_difference_intervals, regression_scores
 from stages.params import BLEND, CANDIDATES
 from stages.splits import load_split
+from tests.support.dvc_repo import project_environment
 
 PROJECT = Path(__file__).resolve().parents[1]
 REFERENCE = "reference"
@@ -50,12 +50,8 @@ def git(*args: str, cwd: Path = PROJECT) -> str:
 
 def scratch_environment(store: Path, source: Path | None) -> dict[str, str]:
     """The project's interpreter and tools, the seed's own store, none of the caller's MLflow or DVC settings."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "DVC_"))}
-    environment.update(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}",
-        VIRTUAL_ENV=sys.prefix,
-        MLFLOW_TRACKING_URI=f"sqlite:///{store}",
-    )
+    environment = project_environment()
+    environment.update(VIRTUAL_ENV=sys.prefix, MLFLOW_TRACKING_URI=f"sqlite:///{store}")
     if source is not None:
         environment["INGEST_SOURCE"] = str(source.resolve())
     return environment

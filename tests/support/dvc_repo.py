@@ -16,12 +16,19 @@ from tests.support.synthetic import housing_frame
 from tests.support.tracking import MODEL_NAME
 
 
-def sh(repo: Path, *command: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-    """Run a command in `repo` with the project's tools first on PATH and no MLflow or DVC settings
-    inherited; return its output (stdout then stderr), asserting success unless `check` is off."""
+def project_environment() -> dict[str, str]:
+    """This environment with the project's tools first on PATH and no MLflow, DVC or server settings
+    inherited: what a command in a scratch repository runs with."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_", "SERVE_"))}
     environment["PATH"] = f"{BIN}{os.pathsep}{environment['PATH']}"
-    result = subprocess.run(command, cwd=repo, env={**environment, **(env or {})}, capture_output=True, text=True)
+    return environment
+
+
+def sh(repo: Path, *command: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    """Run a command in `repo` with project_environment(); return its output (stdout then stderr),
+    asserting success unless `check` is off."""
+    environment = {**project_environment(), **(env or {})}
+    result = subprocess.run(command, cwd=repo, env=environment, capture_output=True, text=True)
     assert not check or result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
 
