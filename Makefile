@@ -24,7 +24,7 @@ EXP_SHOW_DROP := .*_(mae|r2)$$|^(data/.*|models(/.*)?|metrics|reports/.*)$$
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro results exp exp-show eda eda-strip retrain demo demo-retrain promote test test-fast lint ui serve browser docs docs-serve docs-tools \
-	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-profile bench-images bench-predict gpu-preset bench-gpu bench-quality bench-scale push lock clean
+	monitoring-tools postgres image image-train container-tools stack-up stack-up-offline stack-down bench-serve bench-dashboard bench-profile bench-images bench-predict gpu-preset bench-gpu bench-quality bench-scale push lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -154,6 +154,10 @@ stack-down: ## stop the team stack (either kind; its volumes stay)
 bench-serve: setup ## bench/serve: this server against `mlflow models serve`, driven by wrk
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.serve
+
+bench-dashboard: setup browser ## bench/dashboard_load: prediction throughput with dashboard tabs open against without (after make repro)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PYTHON) -m bench.dashboard_load
 
 bench-profile: setup ## bench/profile: where a request's time goes in a worker under wrk (py-spy)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
