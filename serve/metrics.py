@@ -26,7 +26,7 @@ from serve.watcher import AliasWatcher, ServedModel
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 PRICE_BUCKETS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000, 500_000, 750_000, 1_000_000)
-PREFIXED_ENDPOINTS = ("dashboard", "dashboard_api")
+PREFIXED_ENDPOINTS = ("dashboard", "dashboard_api", "dashboard_system")
 """Blueprints whose views keep their blueprint's name in the `endpoint` label (`dashboard.page`)."""
 
 

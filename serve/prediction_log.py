@@ -14,6 +14,11 @@ report may come right after its response, to any worker or replica, before the r
 
 Each row says which role produced it: the champion or the challenger answered the client, or the
 challenger predicted in the shadow of a champion answer (never returned).
+
+The log also keeps the latest refusals and failures (every 4xx and 5xx answer, `errors`), for the
+dashboard's System page: every worker and replica writes them here, so any of them lists them all.
+They go through the same queue and writer, so a request never waits for them and a failure to store
+one is logged, never answered; only the newest KEPT_ERRORS rows are kept.
 """
 
 from __future__ import annotations
@@ -88,6 +93,21 @@ FEEDBACK = Table(
     Column("actual", Double, nullable=False),
     Column("created_at", Text, nullable=False),
 )
+ERRORS = Table(
+    "errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", Text, nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+KEPT_ERRORS = 1000
+"""Error answers the log keeps (the newest): enough for an afternoon's scanner of 404s, bounded."""
 PURGE_EVERY_S = 3600
 BATCH_SECONDS = 0.05
 WAIT_POLL_SECONDS = 0.02
@@ -110,6 +130,18 @@ class QueuedPrediction(NamedTuple):
     prediction: float
     latency_ms: float
     role: str
+
+
+class QueuedError(NamedTuple):
+    """One error answer on its way to the errors table (`details`: its body's details as `field: message; ...`)."""
+
+    created_at: str
+    request_id: str
+    method: str
+    path: str
+    status: int
+    error: str
+    details: str
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -250,14 +282,16 @@ def served_inputs(location: str | Path, limit: int) -> list[dict]:
     return [json.loads(row["inputs"]) for row in read(location, query)]
 
 
-QueueEntry = list[QueuedPrediction] | threading.Event | None
-"""A request's rows; an event the writer sets once everything queued before it is committed; or close()."""
+QueueEntry = list[QueuedPrediction] | QueuedError | threading.Event | None
+"""A request's rows; an error answer; an event the writer sets once everything queued before it is
+committed; or close()."""
 
 
 class PredictionLog:
-    def __init__(self, location: str | Path, retention_days: float):
+    def __init__(self, location: str | Path, retention_days: float, kept_errors: int = KEPT_ERRORS):
         self.location = location
         self.retention = timedelta(days=retention_days)
+        self.kept_errors = kept_errors
         create(location)
         self._queue: queue.Queue[QueueEntry] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="prediction-log", daemon=True)
@@ -282,6 +316,14 @@ class PredictionLog:
                 for index, (row, value) in enumerate(zip(rows, predictions, strict=True))
             ]
         )
+
+    def record_error(self, error: QueuedError) -> None:
+        """Queue an error answer for the errors table; returns at once."""
+        self._queue.put(error)
+
+    def recent_errors(self, limit: int) -> list[RowMapping]:
+        """The `limit` newest error answers of every worker and replica, newest first."""
+        return read(self.location, ERRORS.select().order_by(ERRORS.c.id.desc()).limit(limit))
 
     def prediction(self, request_id: str, row: int) -> RowMapping | None:
         """The prediction returned to the client for one record of a request (not a shadow's), or None."""
@@ -340,6 +382,9 @@ class PredictionLog:
             rows = [row for entry in batch if isinstance(entry, list) for row in entry]
             if rows:
                 self._insert(rows)
+            errors = [entry for entry in batch if isinstance(entry, QueuedError)]
+            if errors:
+                self._insert_errors(errors)
             for entry in batch:
                 if isinstance(entry, threading.Event):
                     entry.set()
@@ -354,7 +399,7 @@ class PredictionLog:
         waits for the rows) or until close()."""
         batch = [self._queue.get()]
         deadline = time.monotonic() + BATCH_SECONDS
-        while isinstance(batch[-1], list) and (left := deadline - time.monotonic()) > 0:
+        while isinstance(batch[-1], list | QueuedError) and (left := deadline - time.monotonic()) > 0:
             try:
                 batch.append(self._queue.get(timeout=left))
             except queue.Empty:
@@ -367,6 +412,16 @@ class PredictionLog:
                 connection.execute(PREDICTIONS.insert(), [row._asdict() for row in rows])
         except SQLAlchemyError:
             log.exception("could not log %d predictions to %s", len(rows), self.location)
+
+    def _insert_errors(self, errors: list[QueuedError]) -> None:
+        """Store error answers and drop all but the newest `kept_errors`, in one transaction."""
+        kept = select(ERRORS.c.id).order_by(ERRORS.c.id.desc()).limit(self.kept_errors)
+        try:
+            with engine(self.location).begin() as connection:
+                connection.execute(ERRORS.insert(), [error._asdict() for error in errors])
+                connection.execute(delete(ERRORS).where(ERRORS.c.id.not_in(kept)))
+        except SQLAlchemyError:
+            log.exception("could not log %d error answers to %s", len(errors), self.location)
 
     def _purge(self) -> None:
         """Delete rows older than the retention; a failure is logged and retried at the next purge."""
