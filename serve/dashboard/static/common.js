@@ -24,15 +24,19 @@ async function answerBody(response) {
   }
 }
 
-// GET (or send) JSON from the app. An error answer becomes an Error carrying the API's own message,
-// its status and its details (the fields a 422 names); no answer at all says the API is unreachable.
-async function api(path, options = {}) {
-  let response;
+// fetch, where no answer at all (the server down, the network gone) says the API is unreachable.
+async function reach(path, options = {}) {
   try {
-    response = await fetch(path, options);
+    return await fetch(path, options);
   } catch (cause) {
     throw new Error(`the API is unreachable (${cause.message})`);
   }
+}
+
+// GET (or send) JSON from the app. An error answer becomes an Error carrying the API's own message,
+// its status and its details (the fields a 422 names); no answer at all says the API is unreachable.
+async function api(path, options = {}) {
+  const response = await reach(path, options);
   const body = await answerBody(response);
   if (!response.ok) {
     const details = body.details || [];
@@ -194,7 +198,7 @@ function emptyChart(id, title, explanation) {
 
 // Show or hide the frame's "no model is loaded yet" notice from /ready (503 while none is).
 async function checkModel() {
-  const response = await fetch("/ready");
+  const response = await reach("/ready");
   const readiness = await answerBody(response);
   document.getElementById("no-model").hidden = readiness.ready !== false;
   return readiness.ready !== false;
