@@ -33,3 +33,22 @@ def feature_param(key: str) -> str:
 
 TARGET_TRANSFORM_PARAM = feature_param("target_transform")
 """The run parameter naming the target a model was fitted to (sqrt, log or none), the scale of its epoch RMSEs."""
+
+EVALUATION_ID = "evaluation.id"
+"""Tag the evaluate stage sets on the training run of every candidate it scored, the same value on all of
+them: the candidates of one pipeline run, found together."""
+EVALUATED_AT = "evaluation.at"
+"""Tag: when that evaluation ran (ISO 8601, UTC, to the millisecond), so the latest sorts first."""
+EVALUATION_CANDIDATES = "evaluation.candidates"
+"""Tag: every candidate that evaluation scored, comma-separated, so a reader can name those whose training
+run is not in the store (a train stage DVC restored from its run cache logged no run there)."""
+EVALUATION_SELECTED = "evaluation.selected"
+"""Tag: the candidate that evaluation's validation chose, the one register registers."""
+INTERVAL_METRICS = {
+    "difference": "test_rmse_vs_selected",
+    "low": "test_rmse_vs_selected_low",
+    "high": "test_rmse_vs_selected_high",
+    "noise": "test_rmse_vs_selected_noise",
+}
+"""MLflow metric of each field of a candidate's paired bootstrap 95% interval of its test RMSE minus the
+selected candidate's (reports/intervals.json's fields): noise is 1 when the interval covers 0."""
