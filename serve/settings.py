@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         " the response, and counted in housing_fast_path_mismatches_total when they differ.",
     )
     admin_token: str | None = Field(default=None, description="Bearer token for /admin/*; unset or empty: disabled.")
+    mlflow_ui_url: str = Field(
+        default="http://127.0.0.1:5000",
+        description="The MLflow UI the dashboard links each training run to (`make ui` serves it there).",
+    )
 
     @field_validator("prediction_db", mode="before")
     @classmethod

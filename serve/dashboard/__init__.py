@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from serve.dashboard import endpoints, pages, system_api, try_it
 from serve.dashboard.alerts import Alerts
-from serve.dashboard.registry import RegistryModels, TrainingLoss
+from serve.dashboard.registry import PipelineRun, RegistryModels, TrainingLoss
 from serve.dashboard.request_rates import RequestFigures
 from serve.dashboard.system import SystemStatus
 from serve.dashboard.system_api import RecentErrors
@@ -28,6 +28,7 @@ ROOM = Room(
         Alerts,
         LiveSummary,
         LoggedPrediction,
+        PipelineRun,
         RecentErrors,
         RegistryModels,
         RequestFigures,

@@ -1,5 +1,6 @@
 """The JSON endpoints the dashboard reads (and anyone may): summaries of the prediction log, its
-export, the registry, the MLP's losses and the system; with what /openapi.json says about them.
+export, the registry, the latest pipeline run's candidates, the MLP's losses and the system; with what
+/openapi.json says about them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask.blueprints import BlueprintSetupState
 from serve import history
 from serve.api_schemas import ModelRef
 from serve.dashboard import system, traffic
-from serve.dashboard.registry import Registry, RegistryModels, TrainingLoss
+from serve.dashboard.registry import PipelineRun, Registry, RegistryModels, TrainingLoss
 from serve.dashboard.system import SystemStatus
 from serve.dashboard.traffic import AccuracyOverTime, AccuracyQuery, LiveSummary, SummaryQuery
 from serve.drift import training_profile
@@ -86,6 +87,11 @@ def models() -> Response:
     return answer(registry().versions())
 
 
+@blueprint.get("/training/runs")
+def training_runs() -> Response:
+    return answer(registry().pipeline_run(parts().settings.mlflow_ui_url))
+
+
 @blueprint.get("/training/loss")
 def training_loss() -> Response:
     return answer(registry().training_loss())
@@ -149,6 +155,11 @@ PATHS: dict[str, PathItem] = {
         parameters=query_parameters(AccuracyQuery),
     ),
     "/models": json_get("The registry's versions, aliases and registration scores", RegistryModels),
+    "/training/runs": json_get(
+        "The latest pipeline run's candidates side by side: params, val and test scores, the bootstrap interval"
+        " against the selected one, fit time, device and telemetry, each linked to the MLflow UI",
+        PipelineRun,
+    ),
     "/training/loss": json_get("The latest MLP training run's per-epoch losses", TrainingLoss),
     "/system": json_get("Health, readiness, workers, memory and GPUs", SystemStatus),
 }
