@@ -81,7 +81,8 @@ def drifted(samples: list[Sample]) -> tuple[float | None, str]:
 
 def version_changes(samples: list[Sample]) -> tuple[float | None, str]:
     window = in_window(samples, 600)
-    versions = [sample.model_version for sample in window if sample.model_version is not None]
+    # 0 is a worker that has loaded no model yet (an unset gauge), not a version: loading the first is no change.
+    versions = [sample.model_version for sample in window if sample.model_version]
     if not versions:
         return None, "no model served"
     changes = sum(1 for earlier, later in pairwise(versions) if earlier != later)

@@ -193,8 +193,8 @@ class RequestSamples:
 
     def _sample_forever(self, seconds: float) -> None:
         while True:
-            time.sleep(seconds)
             self.take()
+            time.sleep(seconds)
 
 
 def in_window(samples: list[Sample], seconds: float) -> list[Sample]:

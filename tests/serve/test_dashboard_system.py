@@ -152,7 +152,7 @@ def firing(samples: list[Sample]) -> set[str]:
 
 
 def test_the_alerts_fire_beyond_their_thresholds_and_not_below():
-    quiet = [sample(0, model_version=1), sample(300, 1000, failed=10, predictions=1000, slow=10, model_version=1,
+    quiet = [sample(0, model_version=0), sample(300, 1000, failed=10, predictions=1000, slow=10, model_version=1,
                                                 live_rmse=80_000, drifted_features=1)]  # fmt: skip
     loud = [sample(0, model_version=1), sample(300, 1000, failed=11, predictions=1000, slow=11, model_version=2,
                                                live_rmse=80_001, drifted_features=2)]  # fmt: skip
