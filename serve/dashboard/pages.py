@@ -67,12 +67,12 @@ def page(name: str) -> str:
 
 
 @blueprint.get("/plotly.min.js")
-def plotly_js() -> Response:
+def plotly_js() -> WerkzeugResponse:
     return asset(PLOTLY_JS, PLOTLY_VERSION)
 
 
 @blueprint.get("/static/<path:filename>")
-def static(filename: str) -> Response:
+def static(filename: str) -> WerkzeugResponse:
     found = safe_join(str(STATIC), filename)
     if found is None or not Path(found).is_file():
         raise NotFound(f"no dashboard file {filename!r}")
@@ -100,7 +100,7 @@ def gzipped(path: Path) -> bytes:
     return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
 
 
-def asset(path: Path, current: str) -> Response:
+def asset(path: Path, current: str) -> WerkzeugResponse:
     """The file, gzipped when the client accepts it; cached for a year when asked for by its current
     version, revalidated each time otherwise (a URL with no version or an old one)."""
     compress = request.accept_encodings["gzip"] > 0
