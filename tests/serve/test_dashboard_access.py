@@ -301,3 +301,44 @@ def test_plotly_comes_once_per_page_deferred_gzipped_and_cached_for_a_year(serve
         )
         assert fetched == 1, path
     assert browser_page.errors == []
+
+
+HIDE = """(hidden) => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+"""Hide or show the tab as the browser would (headless Chromium's tabs are always visible)."""
+
+
+def summary_poll(request) -> bool:
+    return "/predictions/summary" in request.url
+
+
+def test_live_polls_while_shown_pauses_while_hidden_catches_up_when_shown_and_says_how_old_its_figures_are(
+    server, browser_page
+):
+    """On the page's own clock (playwright's), so every step is exact: no waiting on real seconds."""
+    from playwright.sync_api import expect
+
+    polls = []
+    browser_page.on("request", lambda request: summary_poll(request) and polls.append(request.url))
+    browser_page.clock.install()
+    browser_page.goto(f"{server.url}/dashboard/live")
+    expect(browser_page.locator("#in-window")).not_to_have_text(UNFILLED)
+    expect(browser_page.locator("#updated")).to_have_text("updated 0 s ago")
+    assert len(polls) == 1
+
+    with browser_page.expect_request(summary_poll):
+        browser_page.clock.run_for(5_000)
+    expect(browser_page.locator("#updated")).to_have_text(re.compile(r"^updated [0-5] s ago$"))
+
+    browser_page.evaluate(HIDE, True)
+    browser_page.clock.run_for(60_000)
+    expect(browser_page.locator("#updated")).to_have_text(re.compile(r"^updated 6\d s ago$"))
+    assert len(polls) == 2, "a hidden tab is not polled"
+
+    with browser_page.expect_request(summary_poll):
+        browser_page.evaluate(HIDE, False)  # shown again, it catches up at once
+    expect(browser_page.locator("#updated")).to_have_text(re.compile(r"^updated [01] s ago$"))
+    assert len(polls) == 3
+    assert browser_page.errors == []
