@@ -163,6 +163,8 @@ def log_evaluation(
                 f" {first_line(error)}"
             ) from error
         logged.append(candidate)
+    candidates = ", ".join(logged) or "no candidate"
+    print(f"evaluate: logged to the training runs of {candidates} (evaluation {tags[EVALUATION_ID]})")
 
 
 @exits_cleanly

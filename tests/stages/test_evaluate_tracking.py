@@ -75,6 +75,8 @@ def test_a_training_run_the_store_lacks_is_named_and_the_others_get_the_new_eval
         f"evaluate blend: its training run {gone} is not in the tracking store; nothing logged to it" in result.stdout
     )
     after = Registry(store_of(repo), MODEL_NAME).pipeline_run(MLFLOW_UI)
+    logged = ", ".join(name for name in CANDIDATES if name != "blend")
+    assert f"evaluate: logged to the training runs of {logged} (evaluation {after.evaluation_id})" in result.stdout
     assert after.problem is None and after.evaluation_id != before.evaluation_id
     assert after.evaluated_at is not None and before.evaluated_at is not None
     assert after.evaluated_at > before.evaluated_at
