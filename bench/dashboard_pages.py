@@ -188,12 +188,14 @@ def table(label: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(before: Path | None, rounds: int) -> dict[str, Any]:
+def run(before: Path | None, rounds: int, note: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as scratch:
         folder = Path(scratch)
         store = fresh_store(folder / "store", migrated_store(folder))
         register_version(store)
         result: dict[str, Any] = {**provenance("bench.dashboard_pages"), "rounds": rounds}
+        if note:
+            result["note"] = note
         if before is not None:
             result["before"] = measure(before, folder / "before", store, rounds)
             print(table("before", result["before"]))
@@ -209,7 +211,8 @@ if __name__ == "__main__":
     parser.add_argument("--before", type=Path, help="a checkout of the commit to compare with (git worktree add)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of visits; each figure is their median")
     parser.add_argument("--output", type=Path, default=RESULT)
+    parser.add_argument("--note", help="what else the machine was doing, or anything a reader should know")
     args = parser.parse_args()
-    measured = run(args.before, args.rounds)
+    measured = run(args.before, args.rounds, args.note)
     args.output.write_text(json.dumps(measured, indent=2) + "\n")
     print(f"wrote {args.output}")

@@ -88,15 +88,20 @@ def versioned(endpoint: str, values: dict[str, Any]) -> None:
         values.setdefault("v", content_hash(STATIC / values["filename"]))
 
 
-@cache
 def content_hash(path: Path) -> str:
-    """The first 12 hex digits of the file's SHA-256: its version in URLs (files change only with a deploy)."""
+    """The file's version in URLs: a hash of its content, so an edited file gets a new URL at once."""
+    return hash_of(path, path.stat().st_mtime_ns)
+
+
+@cache
+def hash_of(path: Path, modified_ns: int) -> str:
+    """The first 12 hex digits of the file's SHA-256, computed once per version of the file (its mtime)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 @cache
-def gzipped(path: Path) -> bytes:
-    """The file gzipped, made once per worker and kept (plotly.min.js: about 1.4 MB of 4.8)."""
+def gzipped(path: Path, modified_ns: int) -> bytes:
+    """The file gzipped, made once per worker and version of the file (plotly.min.js: 1.4 MB of 4.8)."""
     return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
 
 
@@ -104,9 +109,8 @@ def asset(path: Path, current: str) -> WerkzeugResponse:
     """The file, gzipped when the client accepts it; cached for a year when asked for by its current
     version, revalidated each time otherwise (a URL with no version or an old one)."""
     compress = request.accept_encodings["gzip"] > 0
-    response = Response(
-        gzipped(path) if compress else path.read_bytes(), mimetype=MIMETYPES.get(path.suffix, "text/plain")
-    )
+    body = gzipped(path, path.stat().st_mtime_ns) if compress else path.read_bytes()
+    response = Response(body, mimetype=MIMETYPES.get(path.suffix, "text/plain"))
     if compress:
         response.content_encoding = "gzip"
     response.vary.add("Accept-Encoding")
