@@ -41,6 +41,7 @@ RESULT = PROJECT / "bench" / "results" / "dashboard_pages.json"
 PREDICTIONS = 20
 PAGES = list(FILLED)
 """Every dashboard page, as the browser tests know them (bench/ may not import the dashboard package)."""
+VISITS = ("first", "repeat")
 MEASURES = ("transfer_kb", "encoded_kb", "plotly_transfer_kb", "load_ms", "filled_ms")
 
 PAGE_COST = """() => {
@@ -144,7 +145,7 @@ def medians(rounds: list[dict[str, dict[str, dict[str, float]]]]) -> dict[str, d
             name: {measure: round(statistics.median(r[kind][name][measure] for r in rounds), 1) for measure in MEASURES}
             for name in PAGES
         }
-        for kind in ("first", "repeat")
+        for kind in VISITS
     }
 
 
@@ -162,22 +163,21 @@ def commit(checkout: Path) -> str:
     return found.stdout.strip()
 
 
-def ratios(after: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
-    """after / before for each page, visit and measure (None where before is 0)."""
-    return {
-        kind: {
-            name: {
-                measure: (
-                    round(after["pages"][kind][name][measure] / old, 3)
-                    if (old := before["pages"][kind][name][measure])
-                    else None
-                )
-                for measure in MEASURES
-            }
-            for name in PAGES
-        }
-        for kind in ("first", "repeat")
-    }
+def by_page(measured: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per page and visit: each measure for each checkout, and after/before where both were
+    measured (None where before is 0): the shape the manual renders as one table (ops/bench_tables.py)."""
+    records = []
+    for kind in VISITS:
+        for name in PAGES:
+            record: dict[str, Any] = {"page": name, "visit": kind}
+            for measure_name in MEASURES:
+                figures = {label: result["pages"][kind][name][measure_name] for label, result in measured.items()}
+                if "before" in figures:
+                    old = figures["before"]
+                    figures["after/before"] = round(figures["after"] / old, 3) if old else None
+                record[measure_name] = figures
+            records.append(record)
+    return records
 
 
 def table(label: str, result: dict[str, Any]) -> str:
@@ -196,13 +196,13 @@ def run(before: Path | None, rounds: int, note: str | None) -> dict[str, Any]:
         result: dict[str, Any] = {**provenance("bench.dashboard_pages"), "rounds": rounds}
         if note:
             result["note"] = note
-        if before is not None:
-            result["before"] = measure(before, folder / "before", store, rounds)
-            print(table("before", result["before"]))
-        result["after"] = measure(PROJECT, folder / "after", store, rounds)
-        print(table("after", result["after"]))
-        if before is not None:
-            result["after_over_before"] = ratios(result["after"], result["before"])
+        checkouts = {"before": before, "after": PROJECT} if before is not None else {"after": PROJECT}
+        measured = {}
+        for label, checkout in checkouts.items():
+            measured[label] = measure(checkout, folder / label, store, rounds)
+            print(table(label, measured[label]))
+    result["checkouts"] = {label: {"path": m["checkout"], "commit": m["commit"]} for label, m in measured.items()}
+    result["pages"] = by_page(measured)
     return result
 
 
