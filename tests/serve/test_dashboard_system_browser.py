@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import serving
 from tests.support.browser import needs_chromium
 from tests.support.serving import RECORD, Server, ready_server
 
@@ -24,17 +23,7 @@ def send(server: Server, method: str, path: str, request_id: str, record: dict |
     return requests.request(method, f"{server.url}{path}", json=record, headers=headers, timeout=30).status_code
 
 
-def restart_on_the_same_port(server: Server, workdir: Path, store: str, monkeypatch: pytest.MonkeyPatch) -> Server:
-    """A new server where `server` was: start_server takes its port from free_port, so hand it the old one."""
-    port = int(server.url.rpartition(":")[2])
-    with monkeypatch.context() as patched:
-        patched.setattr(serving, "free_port", lambda: port)
-        return ready_server(workdir, store)
-
-
-def test_the_system_page_counts_and_lists_errors_and_survives_an_outage(
-    tmp_path: Path, champion_store: str, browser, monkeypatch: pytest.MonkeyPatch
-):
+def test_the_system_page_counts_and_lists_errors_and_survives_an_outage(tmp_path: Path, champion_store: str, browser):
     from playwright.sync_api import expect
 
     server = ready_server(tmp_path / "server", champion_store)
@@ -70,7 +59,8 @@ def test_the_system_page_counts_and_lists_errors_and_survives_an_outage(
             expect(page.locator(figure)).to_have_class(STALE)
         expect(page.locator("#alerts tr", has_text="HousingApiDown")).to_contain_text("would fire if it lasts 1m")
 
-        server = restart_on_the_same_port(server, tmp_path / "server", champion_store, monkeypatch)
+        port = int(server.url.rpartition(":")[2])
+        server = ready_server(tmp_path / "server", champion_store, port)
         expect(page.locator("#reachability")).to_have_text("reachable", timeout=30_000)
         expect(page.locator("#health")).to_have_text("ok")
         expect(page.locator("#last-good")).to_have_text(re.compile(r"^last good answer \d+ s ago$"))

@@ -68,10 +68,13 @@ class Server:
         return self.log_path.read_text()
 
 
-def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
-    """Start `gunicorn -c serve/gunicorn.conf.py serve.wsgi:app` as `make serve` does, and wait for /health."""
+def start_server(workdir: Path, store_uri: str, port: int | None = None, **settings: str) -> Server:
+    """Start `gunicorn -c serve/gunicorn.conf.py serve.wsgi:app` as `make serve` does, and wait for /health.
+
+    On `port` (a free one by default): a server started where another stopped is the same address to a client.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     metrics_dir = workdir / "prometheus"
     metrics_dir.mkdir(exist_ok=True)
     env = {
@@ -93,9 +96,9 @@ def start_server(workdir: Path, store_uri: str, **settings: str) -> Server:
     return Server(url, process, workdir / "predictions.db", log_path)
 
 
-def ready_server(workdir: Path, store_uri: str, **settings: str) -> Server:
+def ready_server(workdir: Path, store_uri: str, port: int | None = None, **settings: str) -> Server:
     """start_server, then wait until /ready says a model is loaded (stopping the server if it never is)."""
-    server = start_server(workdir, store_uri, **settings)
+    server = start_server(workdir, store_uri, port, **settings)
     if not eventually(lambda: answers(f"{server.url}/ready", timeout=5)):
         server.stop()
         raise AssertionError(server.logs())
