@@ -5,9 +5,16 @@ plain float32 weights and `predict` is its forward pass in numpy: linear layers 
 them, dropout being the identity at inference. Evaluate scores that forward pass and the server
 predicts with it, so what is served is exactly what was evaluated, and neither the serving image nor
 a logged model's requirements need PyTorch.
+
+While it trains, each epoch's figures can go to a listener (`epochs_reported_to`): the train stage
+logs them to MLflow as they come, so a running fit's losses can be watched.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -15,6 +22,25 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 Matrix = pd.DataFrame | np.ndarray
 """Rows of features: the pipeline's scaled feature matrix (an array), or a frame of them."""
+EpochListener = Callable[[int, dict[str, float]], None]
+"""Hears of each epoch as it ends: its number (from 0) and its figures, by the MLflow metric names of
+housing.names (EPOCH_SAMPLES_PER_S, EPOCH_TRAIN_LOSS, EPOCH_VAL_RMSE)."""
+_epoch_listener: ContextVar[EpochListener | None] = ContextVar("epoch_listener", default=None)
+
+
+@contextmanager
+def epochs_reported_to(listener: EpochListener) -> Iterator[None]:
+    """Every TorchMLPRegressor fitted in this block reports each epoch to `listener` as it ends.
+
+    A context rather than a constructor param or a fit argument: the listener is no part of the model
+    (a param would be pickled with it and logged), and the families' builders all take the same
+    arguments (stages.families), which the MLP alone would otherwise need to widen.
+    """
+    token = _epoch_listener.set(listener)
+    try:
+        yield
+    finally:
+        _epoch_listener.reset(token)
 
 
 class TorchMLPRegressor(RegressorMixin, BaseEstimator):
@@ -56,7 +82,7 @@ class TorchMLPRegressor(RegressorMixin, BaseEstimator):
         # Imported here: only training needs PyTorch, and a server that loads this class has none.
         from housing.mlp_training import train
 
-        return train(self, X, y, eval_set)
+        return train(self, X, y, eval_set, on_epoch=_epoch_listener.get())
 
     def predict(self, X: Matrix) -> np.ndarray:
         activations = _float32(X)

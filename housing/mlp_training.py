@@ -3,7 +3,8 @@
 The whole training set is moved to the device once; batches are index slices of a permutation drawn
 on the device, so there is no per-batch host copy and no DataLoader. On CUDA the forward pass runs in
 bf16 autocast; `compile` trains through torch.compile. Early stopping keeps the epoch with the best
-validation loss, whose weights leave as numpy arrays for housing.mlp's forward pass.
+validation loss, whose weights leave as numpy arrays for housing.mlp's forward pass. Each epoch's
+figures are kept on the model and, as the epoch ends, given to the caller's listener if there is one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from housing.names import EPOCH_SAMPLES_PER_S, EPOCH_TRAIN_LOSS, EPOCH_VAL_RMSE
+
 if TYPE_CHECKING:
-    from housing.mlp import Matrix, TorchMLPRegressor
+    from housing.mlp import EpochListener, Matrix, TorchMLPRegressor
 
 
 def network(n_inputs: int, hidden_layers: list[int], dropout: float) -> nn.Sequential:
@@ -44,8 +47,15 @@ def _scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int) -> torc
     return None
 
 
-def train(model: TorchMLPRegressor, X: Matrix, y: np.ndarray, eval_set: tuple[Matrix, np.ndarray]) -> TorchMLPRegressor:
-    """Fit `model`'s network with its params; sets its fitted attributes and returns it."""
+def train(
+    model: TorchMLPRegressor,
+    X: Matrix,
+    y: np.ndarray,
+    eval_set: tuple[Matrix, np.ndarray],
+    on_epoch: EpochListener | None = None,
+) -> TorchMLPRegressor:
+    """Fit `model`'s network with its params, telling `on_epoch` of each epoch; sets its fitted attributes
+    and returns it."""
     torch.manual_seed(model.random_state)
     device = torch.device(model.device)
     X_train, y_train = _tensor(X, device), _tensor(y, device).reshape(-1, 1)
@@ -69,6 +79,10 @@ def train(model: TorchMLPRegressor, X: Matrix, y: np.ndarray, eval_set: tuple[Ma
         model.epoch_samples_per_s_.append(len(X_train) / (time.perf_counter() - started))
         model.epoch_train_loss_.append(train_loss)
         model.epoch_val_rmse_.append(val_loss**0.5)
+        if on_epoch is not None:
+            figures = (model.epoch_samples_per_s_, model.epoch_train_loss_, model.epoch_val_rmse_)
+            names = (EPOCH_SAMPLES_PER_S, EPOCH_TRAIN_LOSS, EPOCH_VAL_RMSE)
+            on_epoch(epoch, {name: values[-1] for name, values in zip(names, figures, strict=True)})
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(val_loss)
         elif scheduler is not None:
