@@ -1,4 +1,5 @@
-"""Named sets of param overrides, the one definition behind `make gpu-preset`, bench/gpu and `make demo`.
+"""Named sets of param overrides, the one definition behind `make gpu-preset`, bench/gpu, `make demo` and
+the retrain command's `--preset` (RETRAIN_PRESETS); and the check of overrides against params.yaml.
 
 python -m ops.presets gpu     # prints the `dvc exp run -S ...` flags
 """
@@ -8,6 +9,11 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from stages.params import SECTIONS
 
 PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {
@@ -44,9 +50,27 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+RETRAIN_PRESETS: dict[str, dict[str, Any]] = {"default": {}, "quick": PRESETS["demo"], "gpu": PRESETS["gpu"]}
+"""What the retrain command (`--preset`) and the dashboard's Retrain page offer: params.yaml as it stands,
+the demo's light training under the name a user looks for, and the GPU preset."""
+
+
+class InvalidParams(ValueError):
+    """Overrides that params.yaml lacks or that its section models refuse: the problem with each, by param name."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
+        self.problems = problems
+
+
+def set_flags(values: dict[str, Any]) -> list[str]:
+    """`dvc exp run` set-param arguments for `values` (each value in JSON, which DVC reads as YAML)."""
+    return [f"-S{key}={json.dumps(value, separators=(',', ':'))}" for key, value in values.items()]
+
+
 def dvc_flags(name: str) -> str:
-    """The preset as `dvc exp run` set-param flags (values in YAML/JSON syntax)."""
-    return " ".join(f"-S {key}={json.dumps(value, separators=(',', ':'))}" for key, value in PRESETS[name].items())
+    """The preset as `dvc exp run` set-param flags, for a shell (no value holds a space)."""
+    return " ".join(set_flags(PRESETS[name]))
 
 
 def section_overrides(name: str, section: str) -> dict[str, Any]:
@@ -58,13 +82,58 @@ def section_overrides(name: str, section: str) -> dict[str, Any]:
 def apply(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """params.yaml's content (parsed) with the preset written in, e.g. for a scratch clone's params.yaml."""
     for key, value in PRESETS[name].items():
-        *sections, leaf = key.split(".")
-        section = params
-        for part in sections:
-            section = section[part]
-        if leaf not in section:
+        if not write(params, key, value):
             raise KeyError(f"preset {name!r}: {key} is not a param")
-        section[leaf] = value
+    return params
+
+
+def write(params: dict[str, Any], key: str, value: Any) -> bool:
+    """Set the dotted `key` of params.yaml's content to `value`; False, changing nothing, when it has no such key."""
+    *sections, leaf = key.split(".")
+    section: Any = params
+    for part in sections:
+        section = section.get(part) if isinstance(section, dict) else None
+    if not isinstance(section, dict) or leaf not in section:
+        return False
+    section[leaf] = value
+    return True
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """`key=value` as `dvc exp run -S` reads it: a dotted param name, and its value in YAML syntax."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise InvalidParams({text: "expected key=value, e.g. train.mlp.epochs=50"})
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise InvalidParams({key.strip(): f"{value!r} is not a YAML value ({error})"}) from None
+
+
+def section_of(key: str) -> str | None:
+    """The params section (stages.params.SECTIONS) that holds `key`: train.mlp for train.mlp.epochs, seed for seed."""
+    return next((section for section in SECTIONS if key == section or key.startswith(f"{section}.")), None)
+
+
+def checked(values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """params.yaml's content (parsed) with `values` written in, every section they touch validated by the model
+    its stage loads it with, before anything runs. InvalidParams names each param that params.yaml lacks
+    or that its model refuses, as `dvc exp run -S` followed by the stage would, minus the wait."""
+    problems = {key: "not a param of params.yaml" for key, value in values.items() if not write(params, key, value)}
+    problems |= {key: "not inside a params section" for key in values if key not in problems and not section_of(key)}
+    touched = {section_of(key) for key in values if key not in problems}
+    for section in sorted(name for name in touched if name):
+        content: Any = params
+        for part in section.split("."):
+            content = content[part]
+        try:
+            TypeAdapter(SECTIONS[section]).validate_python(content)
+        except ValidationError as error:
+            for detail in error.errors():
+                name = ".".join([section, *(str(part) for part in detail["loc"])])
+                problems[name] = f"{detail['msg']} (got {detail['input']!r})"
+    if problems:
+        raise InvalidParams(problems)
     return params
 
 
