@@ -7,8 +7,10 @@ on a machine with no internet, and its version is the lock's.
 plotly.min.js is 4.8 MB, all of which a first visit fetched (bench/dashboard_pages measures it).
 It is sent gzipped (1.4 MB) to a client that accepts it, and every asset URL carries its version
 (`?v=`: plotly's version, or a hash of the file's content), so a browser keeps it a year without
-asking again (immutable) and still never runs an old copy after a deploy. The gzipped copy is made once per worker, at the first request for the file, and
-kept in memory; the API's JSON answers are never compressed, so the prediction path pays nothing.
+asking again (immutable) and still never runs an old copy after a deploy. The gzipped copy is made
+once per worker, at the first request for the file, and kept in memory; the API's JSON answers are
+never compressed, so the prediction path pays nothing. (flask-compress would gzip every response
+per request, the predictions' included: a dependency for what a few lines do once.)
 """
 
 from __future__ import annotations
