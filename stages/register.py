@@ -12,6 +12,9 @@ The receipt records what happened and on which rows, for DVC and for people.
 Works from the DVC-tracked model folder, not from a run id: when DVC restored a train stage from its
 run cache, that stage logged no run in this store, so the folder is logged here first. The model's
 golden set from evaluate (housing.golden) joins its artifacts, so a server can prove its fast path.
+
+A cancelled retrain (ops.retrain) interrupts this stage like any other until it starts writing to the
+registry; from there it finishes (finish_even_if_cancelled), so no version is left without its alias.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -76,6 +80,13 @@ def evaluated(scores: Path) -> dict[str, dict]:
         raise StageError(f"{error.filename}: no scores; run the evaluate stage first") from None
 
 
+def finish_even_if_cancelled() -> None:
+    """Ignore SIGINT and SIGTERM from here on: registering the version, giving it its alias and writing the
+    receipt go together, or a cancel would leave a version without its alias, or one the receipt lacks."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+
+
 @exits_cleanly
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -107,6 +118,7 @@ def main() -> None:
         **record_lineage(client, run_id, args.splits, seed, split),
         **decision.tags(),
     }
+    finish_even_if_cancelled()
     version = mlflow.register_model(uri, params.model_name, tags=tags)
     alias = CHAMPION if decision.promote else CHALLENGER
     client.set_registered_model_alias(params.model_name, alias, version.version)
