@@ -96,6 +96,7 @@ function showStatus(status) {
   cancelling = cancelling && running;
   document.getElementById("no-token").hidden = true;
   document.getElementById("no-retrain").hidden = Boolean(last);
+  document.getElementById("last-retrain").hidden = !last;
   document.getElementById("start").disabled = status.running;
   cancelButton.disabled = !running || cancelling;
   cancelButton.textContent = cancelling ? "Cancelling…" : "Cancel retrain";
@@ -119,7 +120,8 @@ async function loadGpu() {
   const system = await api("/system");
   const gpus = system.gpus.map((gpu) =>
     `${gpu.utilization_percent} % · ${decimal.format(gpu.memory_used_mb)} of ${decimal.format(gpu.memory_total_mb)} MB`);
-  setText("gpu", gpus.join("; ") || `none (${system.gpu_problem || "no NVIDIA GPU"})`);
+  setText("gpu", gpus.join("; ") || "none");
+  setText("gpu-problem", gpus.length ? "" : system.gpu_problem || "no NVIDIA GPU on the server's host");
 }
 
 function lossSummary(loss) {
