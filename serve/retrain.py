@@ -73,9 +73,10 @@ class ProcessTree:
                     memory += process.memory_info().rss
             except psutil.Error:  # it ended since the listing
                 continue
-            read[key] = (now, times.user + times.system)
+            cpu_seconds = times.user + times.system
             since, cpu_then = self.previous.get(key, (key[1], 0.0))
-            cpu_percent += 100 * (read[key][1] - cpu_then) / max(now - since, 1e-3)
+            cpu_percent += 100 * (cpu_seconds - cpu_then) / max(now - since, 1e-3)
+            read[key] = (now, cpu_seconds)
         self.previous = read
         return RetrainUsage(cpu_percent=round(cpu_percent, 1), memory_mb=round(memory / MB, 1), processes=len(read))
 
