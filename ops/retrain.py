@@ -365,8 +365,8 @@ def decide_and_retrain(args: argparse.Namespace, plan: Plan, record: dict[str, A
     record.update(evidence=evidence.figures, reasons=evidence.reasons, retrain=retrain, dry_run=args.dry_run)
     why = "; ".join(evidence.reasons) or ("forced" if args.force else "no threshold reached")
     print(f"retrain: {'retraining' if retrain else 'no retraining'}: {why}")
+    cancel.check()
     if retrain and not args.dry_run:
-        cancel.check()
         record["stages"] = retrain_with(plan, record, cancel, why)
         record["outcome"] = json.loads(RECEIPT.read_text())
 
@@ -384,8 +384,8 @@ def finish(record: dict[str, Any], cancellation: Cancellation, error: BaseExcept
     if error is not None:
         record["error"] = str(error) if isinstance(error, StageError) else f"{type(error).__name__}: {error}"
         return "failed"
-    if cancellation.signal is not None:
-        record["cancel_too_late"] = "the register stage was registering the new version: the retrain finished"
+    if cancellation.signal is not None:  # the register stage was registering: it finished (stages.register)
+        record["cancel_too_late"] = "it came once the new version was being registered: the retrain finished"
     return "finished"
 
 
