@@ -62,7 +62,7 @@ eda: setup ## the EDA notebook on the real data, with its outputs, as notebooks/
 eda-strip: setup ## strip outputs and execution counts from notebooks/*.ipynb (git keeps them stripped)
 	$(PYTHON) -m notebooks.strip
 
-retrain: setup ## retrain if new data, drift, live error or age says so (ARGS=--dry-run | --force)
+retrain: setup ## retrain if new data, drift, live error or age says so (ARGS=--dry-run | --force | --preset quick | --set train.mlp.epochs=50)
 	$(PYTHON) -m ops.retrain $(ARGS)
 
 demo: setup ## a five-minute guided tour in a scratch clone: pipeline, MLflow UI, API, dashboard, drift, retrain (SOURCE=housing.csv)

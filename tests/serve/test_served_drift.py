@@ -78,7 +78,7 @@ def test_retrain_endpoints_need_the_token(watched: App) -> None:
 
 def test_retrain_without_a_pipeline_checkout_is_refused_clearly(watched: App) -> None:
     status = watched.get("/admin/retrain", headers=ADMIN).get_json()
-    assert status == {"running": False, "last": None}
+    assert status == {"running": False, "last": None, "usage": None}
     refused = watched.post("/admin/retrain", headers=ADMIN)
     assert refused.status_code == 409 and refused.get_json()["error"] == "no pipeline to run"
     assert refused.get_json()["details"][0]["field"] == "SERVE_PIPELINE_DIR"
