@@ -47,7 +47,7 @@ def shoot(page: Page, url: str, name: str, token: str | None, path: Path) -> Non
     if name == "retrain" and token:
         page.fill("#token", token)
         page.dispatch_event("#token", "change")
-        expect(page.locator("#state")).not_to_have_text(UNFILLED)
+        expect(page.locator("#no-token")).to_be_hidden()
     page.wait_for_timeout(SETTLE_MS)
     page.screenshot(path=path, full_page=True)
 
