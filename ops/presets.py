@@ -65,7 +65,8 @@ class InvalidParams(ValueError):
 
 def set_flags(values: dict[str, Any]) -> list[str]:
     """`dvc exp run` set-param arguments for `values` (each value in JSON, which DVC reads as YAML)."""
-    return [f"-S{key}={json.dumps(value, separators=(',', ':'))}" for key, value in values.items()]
+    settings = [f"{key}={json.dumps(value, separators=(',', ':'))}" for key, value in values.items()]
+    return [part for setting in settings for part in ("-S", setting)]
 
 
 def dvc_flags(name: str) -> str:

@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.slow, needs_chromium]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 RETRAIN_S = 420
 """The longest a retrain of the tiny repository may take here (the quick preset trains four families)."""
+ANSWER_MS = 60_000
+"""How long a start may take to be answered: the command imports the params models first (slow on busy cores)."""
 
 
 @pytest.fixture
@@ -77,14 +79,14 @@ def test_a_retrain_started_with_a_preset_and_an_override_runs_as_an_experiment_t
 
     start(page, "quick", "train.mlp.epochs=0\ntrain.mlp.hidden_layers=[8]")
     overrides = page.get_by_label("param overrides, one key=value a line")
-    expect(overrides).to_have_attribute("aria-invalid", "true")
+    expect(overrides).to_have_attribute("aria-invalid", "true", timeout=ANSWER_MS)
     expect(page.locator("#params-problem")).to_have_text(
         "Refused, nothing ran: train.mlp.epochs: Input should be greater than 0 (got 0)"
     )
     assert not (repo / STATUS).exists() and admin_status(pipeline_server)["last"] is None
 
     start(page, "quick", "train.mlp.epochs=3")
-    expect(overrides).to_have_attribute("aria-invalid", "false")
+    expect(overrides).to_have_attribute("aria-invalid", "false", timeout=ANSWER_MS)
     expect(page.locator("#params-problem")).to_be_hidden()
     in_register = eventually(
         lambda: (admin_status(pipeline_server)["last"] or {}).get("current_stage") == "register",
@@ -131,7 +133,7 @@ def test_a_retrain_cancelled_from_the_page_while_the_mlp_trains_leaves_nothing_b
     params_before = (repo / "params.yaml").read_text()
     start(page, "default", "train.mlp.epochs=100000\ntrain.mlp.early_stopping_patience=100000")
     expect(page.locator("#current-stage")).to_have_text("train@mlp", timeout=RETRAIN_S * 1000)
-    expect(page.locator("#cpu")).to_have_text(re.compile(r"^[\d,.]+ %$"))
+    expect(page.locator("#cpu")).to_have_text(re.compile(r"^[\d,.]+ %$"), timeout=ANSWER_MS)
     expect(page.locator("#memory")).to_contain_text(" MB in ")
     expect(page.locator("#gpu")).to_contain_text(re.compile(r" MB|none"))  # from GET /system
 
@@ -145,7 +147,7 @@ def test_a_retrain_cancelled_from_the_page_while_the_mlp_trains_leaves_nothing_b
 
     run_id = eventually(mlp_run_of_this_retrain, timeout=RETRAIN_S, interval=0.5)
     assert run_id, page.locator("#loss-run").text_content()
-    expect(page.locator("#loss-summary")).to_contain_text("so far")
+    expect(page.locator("#loss-summary")).to_contain_text("so far", timeout=ANSWER_MS)
 
     page.get_by_role("button", name="Cancel retrain").click()
     expect(page.locator("#state")).to_have_text("cancelled", timeout=120_000)
