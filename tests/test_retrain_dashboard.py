@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from serve.retrain_lock import LOCK, STATUS, lock_held
-from tests.support.browser import needs_chromium
+from tests.support.browser import needs_chromium, watched
 from tests.support.dvc_repo import sh, status, versions
 from tests.support.processes import eventually
 from tests.support.serving import ADMIN_TOKEN, Server, ready_server
@@ -46,10 +46,7 @@ def pipeline_server(repo: Path, tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def retrain_page(pipeline_server: Server, browser):
     """The Retrain page with the admin token entered; console errors collected (a refused start's 422 aside)."""
-    page = browser.new_page()
-    page.errors = []
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page = watched(browser.new_page())
     page.goto(f"{pipeline_server.url}/dashboard/retrain")
     page.get_by_label("admin token").fill(ADMIN_TOKEN)
     page.get_by_label("admin token").dispatch_event("change")

@@ -38,15 +38,6 @@ SMALLEST_TEXT = """() => {
 }"""
 
 
-@pytest.fixture
-def browser_page(server, browser):
-    page = browser.new_page(accept_downloads=True)
-    page.errors = []
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    return page
-
-
 def unexpected(errors: list[str]) -> list[str]:
     """The console errors left once the refused filters' 422 answers (expected; Chromium logs each) are set aside."""
     return [error for error in errors if "responded with a status of 422" not in error]

@@ -21,15 +21,6 @@ from tests.support.tracking import MODEL_NAME
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 
-@pytest.fixture
-def browser_page(server, browser):
-    page = browser.new_page(accept_downloads=True)
-    page.errors = []
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    return page
-
-
 def predict(server, request_id: str, records: list[dict]) -> None:
     answer = requests.post(f"{server.url}/predict", json=records, headers={"X-Request-ID": request_id}, timeout=30)
     assert answer.status_code == 200, answer.text

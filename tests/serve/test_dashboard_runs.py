@@ -15,7 +15,7 @@ import pytest
 
 from serve.dashboard.registry import TELEMETRY
 from stages.params import CANDIDATES, load_family_params
-from tests.support.browser import needs_chromium
+from tests.support.browser import needs_chromium, watched
 from tests.support.processes import free_port
 from tests.support.serving import App, Server, ready_server, start_app, start_server
 from tests.support.tracking import fresh_store
@@ -143,11 +143,7 @@ INTERVAL = re.compile(r"^[+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]( noise)?
 
 @pytest.fixture
 def browser_page(browser):
-    page = browser.new_page()
-    page.errors = []
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    return page
+    return watched(browser.new_page())
 
 
 @pytest.fixture(scope="module")

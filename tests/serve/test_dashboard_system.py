@@ -81,19 +81,8 @@ def test_error_answers_of_two_apps_on_one_log_are_listed_by_both(tmp_path: Path,
     assert missing["error"] == "not found"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_log(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A prediction log's location: an SQLite file, or a PostgreSQL database (the team stack's)."""
-    if request.param == "sqlite":
-        return str(tmp_path / "predictions.db")
-    postgres = request.getfixturevalue("postgres")
-    name = f"errors_{tmp_path.name.lower()}"
-    postgres.create_database(name)
-    return postgres.url(name)
-
-
-def test_the_log_keeps_only_the_newest_error_answers_of_every_writer(shared_log: str):
-    writers = [PredictionLog(shared_log, retention_days=1, kept_errors=3) for _ in range(2)]
+def test_the_log_keeps_only_the_newest_error_answers_of_every_writer(location: str):
+    writers = [PredictionLog(location, retention_days=1, kept_errors=3) for _ in range(2)]
     for n in range(6):
         writers[n % 2].record_error(
             QueuedError(f"2026-01-01T00:00:0{n}", f"request-{n}", "GET", "/x", 404, "not found", "")

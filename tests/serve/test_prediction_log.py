@@ -24,17 +24,6 @@ from serve.prediction_log import PREDICTIONS, LiveError, PredictionLog, create, 
 from tests.support.project import in_forked_child
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a test's log lives: an SQLite file, or a fresh database on the session's PostgreSQL."""
-    if request.param == "sqlite":
-        return str(tmp_path / "predictions.db")
-    postgres = request.getfixturevalue("postgres")
-    name = f"log_{time.monotonic_ns()}"
-    postgres.create_database(name)
-    return postgres.url(name)
-
-
 def logged_rows(location: str) -> int:
     with engine(location).connect() as connection:
         return connection.execute(select(func.count()).select_from(PREDICTIONS)).scalar_one()

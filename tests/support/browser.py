@@ -51,6 +51,14 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+def watched(page: Page) -> Page:
+    """`page` with its console errors and uncaught exceptions collected in `page.errors`, for a test to assert on."""
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
 def fill(page: Page, record: dict) -> None:
     """Fill the prediction form (the API's HTML page, the dashboard's Live) with `record` and submit it."""
     for name, value in record.items():
