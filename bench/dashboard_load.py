@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench.provenance import provenance
-from bench.serve import BIN_DIR, THREAD_PINNING, records, run_wrk, serving, wrk_script
-from stages.tracking import tracking_uri
+from bench.serve import BIN_DIR, records, run_wrk, server_env, serving, wrk_script
 from tests.support.browser import FILLED, UNFILLED, chromium
 
 PORT = 8611
@@ -62,19 +60,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/dashboard_load.json"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    (work / "prometheus").mkdir()
     script = wrk_script(work, "single", json.dumps(records(1)[0]))
-    env = {
-        **os.environ,
-        **THREAD_PINNING,
-        "MLFLOW_TRACKING_URI": tracking_uri(),
-        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}",
-        "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
-        "SERVE_PREDICTION_DB": str(work / "predictions.db"),
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
-        "GUNICORN_WORKERS": "2",
-        "GUNICORN_WORKER_CLASS": "sync",
-    }
+    env = {**server_env(work, PORT, workers=2), "GUNICORN_WORKER_CLASS": "sync"}
     command = [str(BIN_DIR / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
     runs = []
     with serving(command, env, f"{URL}/ready", work / "serve.log"):

@@ -25,11 +25,10 @@ from pathlib import Path
 import requests
 
 from bench.provenance import provenance
-from bench.serve import BIN_DIR, THREAD_PINNING, records, run_wrk, serving, worker_used, wrk_script
+from bench.serve import BIN_DIR, records, run_wrk, server_env, serving, worker_used, wrk_script
 from housing.fast import LightGBMRows, XGBoostTrees
 from serve.errors import parse_json, validate_model
 from serve.prediction import validate_records
-from stages.tracking import tracking_uri
 
 PORT = 8611
 
@@ -99,17 +98,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/profile.json"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
-    (work / "prometheus").mkdir()
-    env = {
-        **os.environ,
-        **THREAD_PINNING,
-        "MLFLOW_TRACKING_URI": tracking_uri(),
-        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}",
-        "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
-        "SERVE_PREDICTION_DB": str(work / "predictions.db"),
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
-        "GUNICORN_WORKERS": "1",
-    }
+    env = server_env(work, PORT, workers=1)
     url = f"http://127.0.0.1:{PORT}"
     command = [str(BIN_DIR / "gunicorn"), "-c", "serve/gunicorn.conf.py", "serve.wsgi:app"]
     with serving(command, env, f"{url}/ready", work / "serve.log") as server:

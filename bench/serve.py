@@ -103,6 +103,22 @@ def _latency(output: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def server_env(work: Path, port: int, workers: int) -> dict[str, str]:
+    """The environment of one of this server's gunicorn runs with its files in `work`, as bench/profile and
+    bench/dashboard_load start it: the repository's champion, models on one thread, sync workers by default."""
+    (work / "prometheus").mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        **THREAD_PINNING,
+        "MLFLOW_TRACKING_URI": tracking_uri(),
+        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}",
+        "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
+        "SERVE_PREDICTION_DB": str(work / "predictions.db"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+    }
+
+
 def serving(command: list[str], env: dict, ready_url: str, log: Path) -> AbstractContextManager[subprocess.Popen]:
     """A server for the length of a `with` block, once `ready_url` answers 2xx; stopped cleanly at its end."""
     return running(command, log, lambda: answers(ready_url), timeout=180, env=env)
