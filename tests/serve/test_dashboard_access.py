@@ -178,8 +178,13 @@ def test_a_phone_gets_one_column_of_legible_text_and_no_sideways_scrolling(serve
 def test_every_control_on_every_page_has_an_accessible_name(server, browser_page):
     from playwright.sync_api import expect
 
+    logged_prefix(server, inland=1, bay=1)  # so that every chart is drawn, with its mode bar's buttons
     for path in EVERY_PAGE:
         browser_page.goto(f"{server.url}{path}")
+        name = path.removeprefix("/dashboard/")
+        if name in FILLED:
+            expect(browser_page.locator(FILLED[name])).not_to_have_text(UNFILLED)
+        expect(browser_page.locator(".chart:not([hidden]):not(:has(.modebar-btn))")).to_have_count(0)
         controls = browser_page.locator("input:not([type=hidden]), select, textarea, button").all()
         assert controls, path
         for control in controls:
