@@ -224,7 +224,7 @@ class WindowQuery(BaseModel):
     @classmethod
     def one_of_the_windows(cls, minutes: int) -> int:
         if minutes not in WINDOWS_MINUTES:
-            raise ValueError(f"must be one of {', '.join(map(str, WINDOWS_MINUTES))} (got {minutes})")
+            raise ValueError(f"must be one of {', '.join(map(str, WINDOWS_MINUTES))}")
         return minutes
 
 

@@ -57,6 +57,13 @@ def test_a_bad_window_is_a_422_naming_the_parameter(app: App, query: str):
     assert {detail["field"] for detail in response.get_json()["details"]} == {query.partition("=")[0]}
 
 
+def test_a_window_that_is_not_offered_is_answered_with_the_ones_that_are(app: App):
+    [detail] = app.get("/system/requests?minutes=7").get_json()["details"]
+
+    assert detail["message"].endswith("must be one of 1, 5, 15, 60 (got '7')")
+    assert detail["message"].count("got") == 1
+
+
 def test_error_answers_of_two_apps_on_one_log_are_listed_by_both(tmp_path: Path, champion_store: str):
     log = tmp_path / "predictions.db"
     with (
