@@ -2,9 +2,10 @@
 gunicorn server: a refused History filter clears the rows, marks its field and disables the export,
 and a good one restores them; the filters live in the address; a phone gets a one-column page with
 body text of at least 14 px and no sideways scrolling; a server with no champion says so (and what
-to run) instead of drawing empty axes, and once it is gone the banner says the API is unreachable
-and when it last answered; every control has an accessible name; plotly.min.js comes once per page,
-deferred, gzipped and cached for a year, and so do the pages' own files."""
+to run) instead of drawing empty axes, and drops the notice without a reload once one is registered;
+once the server is gone the banner says the API is unreachable and when it last answered; every
+control has an accessible name; plotly.min.js comes once per page, deferred, gzipped and cached for
+a year, and so do the pages' own files."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import requests
 from serve.dashboard.pages import PAGES, PLOTLY_JS, PLOTLY_VERSION, STATIC
 from tests.support.browser import FILLED, UNFILLED, needs_chromium
 from tests.support.processes import eventually
-from tests.support.serving import RECORD, start_server
+from tests.support.serving import RECORD, register_version, start_server
 from tests.support.tracking import fresh_store
 
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -221,7 +222,8 @@ def test_a_server_with_no_champion_explains_each_page_and_once_gone_the_banner_s
 ):
     from playwright.sync_api import expect
 
-    server = start_server(tmp_path / "server", fresh_store(tmp_path / "store", migrated_store))
+    store = fresh_store(tmp_path / "store", migrated_store)
+    server = start_server(tmp_path / "server", store)
     page = browser.new_page()
     try:
         page.goto(f"{server.url}/dashboard/live")
@@ -246,6 +248,12 @@ def test_a_server_with_no_champion_explains_each_page_and_once_gone_the_banner_s
         page.goto(server.url)
         expect(page.locator("#no-model")).to_contain_text("make repro")
         expect(page.locator("#no-recent")).to_contain_text("No predictions yet")
+
+        page.goto(f"{server.url}/dashboard/system")
+        expect(page.locator("#no-model")).to_be_visible()
+        register_version(store)
+        expect(page.locator("#no-model")).to_be_hidden(timeout=30_000)  # with no reload
+        expect(page.locator("#ready")).to_have_text("yes")
 
         page.goto(f"{server.url}/dashboard/live")
         expect(page.locator("#updated")).to_have_text(re.compile(r"^updated \d+ s ago$"))

@@ -172,4 +172,4 @@ async function loadAccuracy() {
 }
 
 bucket.addEventListener("change", () => refreshing(loadAccuracy, 0));
-refreshing(() => Promise.all([loadVersions(), loadRuns(), loadAccuracy()]), 30);
+refreshing(() => Promise.all([loadVersions(), loadRuns(), loadAccuracy(), checkModel()]), 30);

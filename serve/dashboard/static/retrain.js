@@ -165,6 +165,7 @@ async function poll() {
     await Promise.all([loadLoss(), loadGpu()]);
     lossDrawn = true;
   }
+  if (wasRunning && !running) await checkModel();  // a finished retrain may have registered the first champion
 }
 
 async function start() {

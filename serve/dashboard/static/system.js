@@ -169,6 +169,7 @@ async function load() {
   showRequests(requests);
   showAlerts(alerts);
   showErrors(errors);
+  document.getElementById("no-model").hidden = status.ready;
   if (!status.ready) throw new Error(`no model loaded: ${status.problem}`);
 }
 
