@@ -75,11 +75,8 @@ def health() -> Response:
 
 @blueprint.get("/ready")
 def ready() -> Response:
-    champion = parts().champion
-    model = champion.current
-    if model is None:
-        return answer(Readiness(ready=False, problem=champion.problem), 503)
-    return answer(Readiness(ready=True, model=ModelRef.of(model)))
+    readiness = Readiness.of(parts().champion)
+    return answer(readiness, 200 if readiness.ready else 503)
 
 
 @blueprint.get("/model/info")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from housing.schema import HousingRow
 from serve.prediction_log import Role
-from serve.watcher import ServedModel
+from serve.watcher import AliasWatcher, ServedModel
 
 
 class PredictRequest(RootModel[HousingRow | Annotated[list[HousingRow], Field(min_length=1)]]):
@@ -68,6 +68,14 @@ class Readiness(BaseModel):
     ready: bool
     model: ModelRef | None = None
     problem: str | None = None
+
+    @classmethod
+    def of(cls, champion: AliasWatcher) -> Readiness:
+        """Whether `champion` has a model loaded: which one, or why not."""
+        model = champion.current
+        if model is None:
+            return cls(ready=False, problem=champion.problem)
+        return cls(ready=True, model=ModelRef.of(model))
 
 
 class ModelInfo(BaseModel):

@@ -75,7 +75,7 @@ def status_class(status: str) -> str:
 
 
 def is_dashboard(endpoint: str) -> bool:
-    """The dashboard's own pages and the JSON they poll (serve.metrics keeps their blueprint's name)."""
+    """The dashboard's own pages and JSON endpoints (serve.metrics keeps their blueprint's name)."""
     return endpoint.partition(".")[0] in PREFIXED_ENDPOINTS
 
 
@@ -165,7 +165,6 @@ class Collect:
             MultiProcessCollector(self.registry, path=directory)
         else:
             self.registry = own
-        self.multiprocess = bool(directory)
 
     def __call__(self) -> Iterable[Metric]:
         return self.registry.collect()
@@ -255,7 +254,10 @@ class RequestFigures(BaseModel):
     scope: str = Field(description="Which requests the figures count.")
 
 
-SCOPE = "every request to the service except the dashboard's own pages and the JSON they poll"
+SCOPE = (
+    "every request to the service except the dashboard's own pages and JSON endpoints"
+    " (the public API the pages also read, such as /predictions and /drift, counts)"
+)
 
 
 def latency(buckets: dict[float, float]) -> Latency:

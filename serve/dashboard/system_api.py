@@ -1,18 +1,21 @@
 """The System page's figures as JSON: request rates, error counts and latency over a window
-(/system/requests), the recent error answers of every worker (/system/errors), and which alert rules
-would fire now (/system/alerts); GET /system (serve.dashboard.endpoints) has the host and processes.
+(/system/requests), the recent error answers of every worker (/system/errors), which alert rules
+would fire now (/system/alerts), and whether a model is loaded (/system/ready); GET /system
+(serve.dashboard.endpoints) has the host and processes.
 
-Each app keeps its worker's metric snapshots (serve.dashboard.request_rates) in app.extensions. Under
-gunicorn (PROMETHEUS_MULTIPROC_DIR set) a daemon thread takes them from the moment the worker starts;
-in process (tests, `flask run`) only the reads take them, so no thread outlives a test's app.
+Each app keeps its worker's metric snapshots (serve.dashboard.request_rates) in app.extensions. A
+started service (serve.service.Service.start, as serve.wsgi does in each gunicorn worker) takes them
+in a daemon thread from the moment the worker starts; in process (tests, `flask run`) only the reads
+take them, so no thread outlives a test's app.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from pydantic import BaseModel, ConfigDict, Field
 
+from serve.api_schemas import Readiness
 from serve.dashboard.alerts import Alerts, alerts
 from serve.dashboard.request_rates import Collect, RequestFigures, RequestSamples, WindowQuery, request_figures
 from serve.errors import answer, validate_model
@@ -28,16 +31,17 @@ blueprint = Blueprint("dashboard_system", __name__)
 
 @blueprint.record_once
 def keep_samples(state: BlueprintSetupState) -> None:
-    collect = Collect(state.app.extensions[EXTENSION].metrics.exporter.registry)
-    samples = RequestSamples(collect)
-    if collect.multiprocess:
-        samples.start()
-    state.app.extensions[SAMPLES] = samples
+    state.app.extensions[SAMPLES] = RequestSamples(Collect(state.app.extensions[EXTENSION].metrics.exporter.registry))
+
+
+def request_samples(app: Flask) -> RequestSamples:
+    """The metric snapshots `app` keeps."""
+    found: RequestSamples = app.extensions[SAMPLES]
+    return found
 
 
 def samples() -> RequestSamples:
-    found: RequestSamples = current_app.extensions[SAMPLES]
-    return found
+    return request_samples(current_app)
 
 
 class ErrorsQuery(BaseModel):
@@ -80,6 +84,13 @@ def alerts_now() -> Response:
     return answer(alerts(samples().take()))
 
 
+@blueprint.get("/system/ready")
+def ready_for_pages() -> Response:
+    """GET /ready for the pages: the same answer, always a 200, and left out of the service's figures, so
+    that a page open on a server with no model neither logs a failed request nor counts as 5xx answers."""
+    return answer(Readiness.of(parts().champion))
+
+
 PATHS: dict[str, PathItem] = {
     "/system/requests": json_get(
         "Requests per second by status class, the 4xx and 5xx counts and p50/p95/p99 latency over a window",
@@ -94,5 +105,6 @@ PATHS: dict[str, PathItem] = {
         parameters=query_parameters(ErrorsQuery),
     ),
     "/system/alerts": json_get("Which rules of monitoring/alerts.yml would fire now, and why", Alerts),
+    "/system/ready": json_get("What GET /ready answers, always with a 200: for the dashboard's pages", Readiness),
 }
 """The endpoints in /openapi.json."""

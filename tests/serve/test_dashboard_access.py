@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from serve.dashboard.pages import PAGES, PLOTLY_JS, PLOTLY_VERSION, STATIC
-from tests.support.browser import FILLED, UNFILLED, needs_chromium
+from tests.support.browser import FILLED, UNFILLED, needs_chromium, watched
 from tests.support.processes import eventually
 from tests.support.serving import RECORD, register_version, start_server
 from tests.support.tracking import fresh_store
@@ -29,6 +29,15 @@ pytestmark = [pytest.mark.slow, needs_chromium]
 EVERY_PAGE = [f"/dashboard/{name}" for name in PAGES] + ["/"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 YEAR = "max-age=31536000"
+TICKS_UNDER_TITLES = """() => [...document.querySelectorAll(".js-plotly-plot")].flatMap((plot) => {
+  // The time axis' tick labels that reach into its title (Plotly turns them upright on a narrow plot).
+  const title = plot.querySelector(".xtitle");
+  if (!title) return [];
+  const top = title.getBoundingClientRect().top;
+  return [...plot.querySelectorAll(".xtick text")]
+    .filter((tick) => tick.getBoundingClientRect().bottom > top + 1)
+    .map((tick) => `${plot.id}: ${tick.textContent}`);
+})"""
 SMALLEST_TEXT = """() => {
   // The smallest font of any element that shows text of its own, outside the charts' SVG.
   const sizes = [...document.querySelectorAll("body *")]
@@ -42,6 +51,17 @@ SMALLEST_TEXT = """() => {
 def unexpected(errors: list[str]) -> list[str]:
     """The console errors left once the refused filters' 422 answers (expected; Chromium logs each) are set aside."""
     return [error for error in errors if "responded with a status of 422" not in error]
+
+
+def no_ticks_under_titles(page) -> bool:
+    """Whether the time axes' tick labels clear their titles, once Plotly's margins settle (it redraws to fit them)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"() => ({TICKS_UNDER_TITLES})().length === 0", timeout=10_000)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def logged_prefix(server, inland: int, bay: int) -> str:
@@ -165,6 +185,7 @@ def test_a_phone_gets_one_column_of_legible_text_and_no_sideways_scrolling(serve
         assert smallest >= 14, f"{name}: {where} is {smallest}px"
         overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name}: the page scrolls {overflow}px sideways"
+        assert no_ticks_under_titles(page), f"{name}: {page.evaluate(TICKS_UNDER_TITLES)}"
         cards = page.locator(".card").all()
         if len(cards) > 1:
             lefts = {round(card.bounding_box()["x"]) for card in cards}
@@ -224,7 +245,7 @@ def test_a_server_with_no_champion_explains_each_page_and_once_gone_the_banner_s
 
     store = fresh_store(tmp_path / "store", migrated_store)
     server = start_server(tmp_path / "server", store)
-    page = browser.new_page()
+    page = watched(browser.new_page())
     try:
         page.goto(f"{server.url}/dashboard/live")
         expect(page.locator("#in-window")).to_have_text("0")
@@ -251,6 +272,8 @@ def test_a_server_with_no_champion_explains_each_page_and_once_gone_the_banner_s
 
         page.goto(f"{server.url}/dashboard/system")
         expect(page.locator("#no-model")).to_be_visible()
+        expect(page.locator("#count-5xx")).to_have_text("0")  # the pages' own readiness checks count as no 503s
+        assert page.errors == []  # nor a failed request in the console
         register_version(store)
         expect(page.locator("#no-model")).to_be_hidden(timeout=30_000)  # with no reload
         expect(page.locator("#ready")).to_have_text("yes")

@@ -1,7 +1,8 @@
 """The System page's figures on the real service in process: request counts by status class, latency
 percentiles and their windows from the service's own metrics, the recent error answers shared by two
-apps on one prediction log (as two gunicorn workers are) and kept bounded, and the alert rules held to
-monitoring/alerts.yml and evaluated against their thresholds."""
+apps on one prediction log (as two gunicorn workers are) and kept bounded, the alert rules held to
+monitoring/alerts.yml and evaluated against their thresholds, and the pages' own readiness check left
+out of the figures."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from serve.prediction_log import PredictionLog, QueuedError, engine
 from tests.support.processes import eventually
 from tests.support.project import PROJECT
 from tests.support.serving import RECORD, App, start_app
+from tests.support.tracking import fresh_store
 
 BAD_RECORD = {**RECORD, "total_rooms": -3}
 
@@ -47,6 +49,21 @@ def test_a_window_counts_the_requests_made_by_status_class(tmp_path: Path, champ
     latency = figures["latency"]
     assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"] <= 2500
     assert again["counts"] == figures["counts"], "the dashboard's own reads are left out"
+
+
+def test_the_pages_readiness_check_is_the_same_answer_as_ready_but_a_200_left_out_of_the_figures(
+    tmp_path: Path, migrated_store: Path
+):
+    with start_app(tmp_path, fresh_store(tmp_path / "store", migrated_store)) as app:
+        app.get("/system/requests?minutes=1")  # the window's first snapshot
+        for_pages = app.get("/system/ready")
+        for_probes = app.get("/ready")
+        figures = app.get("/system/requests?minutes=1").get_json()
+
+    assert for_pages.status_code == 200 and for_probes.status_code == 503
+    assert for_pages.get_json() == for_probes.get_json()
+    assert for_pages.get_json()["ready"] is False
+    assert figures["counts"] == {"2xx": 0, "3xx": 0, "4xx": 0, "5xx": 1}  # the probe's answer, not the page's
 
 
 @pytest.mark.parametrize("query", ["minutes=7", "minutes=five", "minutes=0", "window=5"])

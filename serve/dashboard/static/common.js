@@ -141,7 +141,11 @@ const chartConfig = {
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines",
     "hoverClosestCartesian", "hoverCompareCartesian", "zoomIn2d", "zoomOut2d"],
 };
-const chartLayout = (extra) => ({ margin: { t: 30, r: 20, b: 50, l: 60 }, font: { size: 12 }, ...extra });
+// The axes make room for their tick labels and titles (a phone's narrow plot turns the time labels upright).
+const chartLayout = (extra) => ({
+  margin: { t: 30, r: 20, b: 50, l: 60 }, font: { size: 12 }, ...extra,
+  xaxis: { automargin: true, ...extra.xaxis }, yaxis: { automargin: true, ...extra.yaxis },
+});
 
 // The <figure> around a chart's element, made on first use: the title above it, the plot, an
 // explanation shown instead when there is nothing to draw, and a one-sentence summary under it
@@ -196,10 +200,10 @@ function emptyChart(id, title, explanation) {
   figure.querySelector(".chart-summary").textContent = "";
 }
 
-// Show or hide the frame's "no model is loaded yet" notice from /ready (503 while none is).
+// Show or hide the frame's "no model is loaded yet" notice from /system/ready (GET /ready's answer,
+// always a 200 and left out of the System page's figures: a page left open counts as no traffic).
 async function checkModel() {
-  const response = await reach("/ready");
-  const readiness = await answerBody(response);
-  document.getElementById("no-model").hidden = readiness.ready !== false;
-  return readiness.ready !== false;
+  const readiness = await api("/system/ready");
+  document.getElementById("no-model").hidden = readiness.ready;
+  return readiness.ready;
 }
