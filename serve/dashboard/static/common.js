@@ -141,11 +141,18 @@ const chartConfig = {
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines",
     "hoverClosestCartesian", "hoverCompareCartesian", "zoomIn2d", "zoomOut2d"],
 };
-// The axes make room for their tick labels and titles (a phone's narrow plot turns the time labels upright).
+// The axes make room for their tick labels and titles.
 const chartLayout = (extra) => ({
   margin: { t: 30, r: 20, b: 50, l: 60 }, font: { size: 12 }, ...extra,
   xaxis: { automargin: true, ...extra.xaxis }, yaxis: { automargin: true, ...extra.yaxis },
 });
+
+// A time axis with a label per 120 px of the chart's width at most. Plotly's own choice never goes
+// under five labels, which a phone's narrow plot fits only by turning them upright, into the title.
+function timeAxis(id, extra = {}) {
+  const labels = Math.max(2, Math.floor(chartFrame(id).clientWidth / 120));
+  return { type: "date", title: { text: "time (UTC)" }, nticks: labels, ...extra };
+}
 
 // The <figure> around a chart's element, made on first use: the title above it, the plot, an
 // explanation shown instead when there is nothing to draw, and a one-sentence summary under it

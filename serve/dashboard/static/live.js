@@ -34,7 +34,7 @@ function drawRate(summary, counts) {
   const summaryText = `${total} predictions in the last ${windowName()}, ${counts[counts.length - 1]} in the last minute;`
     + ` the busiest minute had ${counts[busiest]} (${summary.per_minute[busiest].minute.replace("T", " ")} UTC).`;
   chart("rate", [{ type: "bar", x: summary.per_minute.map((m) => m.minute), y: counts, marker: { color: "#1f6fb2" } }],
-    { title: { text: CHART_TITLES.rate }, xaxis: { type: "date", title: { text: "time (UTC)" } }, yaxis: { rangemode: "tozero" } },
+    { title: { text: CHART_TITLES.rate }, xaxis: timeAxis("rate"), yaxis: { rangemode: "tozero" } },
     summaryText);
 }
 

@@ -166,7 +166,7 @@ async function loadAccuracy() {
   }
   const traces = [...series].map(([name, line]) => ({ type: "scatter", mode: "lines+markers", name, ...line }));
   const latest = traces.map((t) => `${t.name} ${dollars.format(t.y[t.y.length - 1])}`).join(", ");
-  chart("accuracy", traces, { xaxis: { type: "date", range: paddedRange(traces.flatMap((t) => t.x)) },
+  chart("accuracy", traces, { xaxis: timeAxis("accuracy", { range: paddedRange(traces.flatMap((t) => t.x)) }),
     title: { text: title }, yaxis: { tickprefix: "$", tickformat: "~s", rangemode: "tozero" } },
     `Live RMSE per ${bucket.value}, latest: ${latest}.`);
 }

@@ -110,13 +110,13 @@ function showRequests(figures) {
   chart("rates-chart", Object.entries(CLASS_COLOURS).map(([name, colour]) => ({
     type: "scatter", mode: "lines+markers", stackgroup: "classes", name, x: times,
     y: figures.series.map((point) => point.per_second[name]), line: { color: colour },
-  })), { title: { text: ratesTitle }, xaxis: { title: { text: "time (UTC)" } }, yaxis: { title: { text: "requests/s" }, rangemode: "tozero" } },
+  })), { title: { text: ratesTitle }, xaxis: timeAxis("rates-chart"), yaxis: { title: { text: "requests/s" }, rangemode: "tozero" } },
   `${figures.requests} requests in the window (${perSecond.toFixed(2)}/s): ` +
     Object.entries(figures.counts).map(([name, count]) => `${count} ${name}`).join(", ") + ".");
   chart("latency-chart", Object.entries(PERCENTILES).map(([key, colour]) => ({
     type: "scatter", mode: "lines+markers", name: key.replace("_ms", ""), x: times,
     y: figures.series.map((point) => point.latency[key]), line: { color: colour },
-  })), { title: { text: latencyTitle }, xaxis: { title: { text: "time (UTC)" } }, yaxis: { title: { text: "ms" }, rangemode: "tozero" } },
+  })), { title: { text: latencyTitle }, xaxis: timeAxis("latency-chart"), yaxis: { title: { text: "ms" }, rangemode: "tozero" } },
   `Over the window: p50 ${milliseconds(figures.latency.p50_ms)}, p95 ${milliseconds(figures.latency.p95_ms)}, ` +
     `p99 ${milliseconds(figures.latency.p99_ms)} (estimates bounded by the histogram's buckets).`);
 }
