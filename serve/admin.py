@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
-from serve.api_schemas import ModelRef
+from serve.api_schemas import ModelRef, Readiness
 from serve.errors import ErrorDetail, ErrorResponse, RequestError, answer, json_body, validate_model
 from serve.openapi import PathItem, Room, errors, json_content, ref
 from serve.parts import parts
@@ -83,12 +83,12 @@ def reload() -> Response:
     if served.challenger is not None:
         served.challenger.refresh()
     served.champion.request_reload()
-    model = served.champion.current
+    readiness = Readiness.of(served.champion)
     contender = served.challenger.current if served.challenger is not None else None
     result = ReloadResult(
         reloaded=reloaded,
-        model=ModelRef.of(model) if model else None,
-        problem=None if model else served.champion.problem,
+        model=readiness.model,
+        problem=readiness.problem,
         challenger=ModelRef.of(contender) if contender else None,
     )
     return answer(result)

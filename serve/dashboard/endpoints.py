@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask.blueprints import BlueprintSetupState
 
 from serve import history
-from serve.api_schemas import ModelRef
+from serve.api_schemas import ModelRef, Readiness
 from serve.dashboard import system, traffic
 from serve.dashboard.registry import PipelineRun, Registry, RegistryModels, TrainingLoss
 from serve.dashboard.system import SystemStatus
@@ -100,16 +100,16 @@ def training_loss() -> Response:
 @blueprint.get("/system")
 def system_status() -> Response:
     served = parts()
-    model = served.champion.current
+    readiness = Readiness.of(served.champion)
     contender = served.challenger.current if served.challenger else None
     gpus, gpu_problem = system.gpus()
     host = system.host()
     body = SystemStatus(
         health="ok",
-        ready=model is not None,
-        model=ModelRef.of(model) if model else None,
+        ready=readiness.ready,
+        model=readiness.model,
         challenger=ModelRef.of(contender) if contender else None,
-        problem=None if model else served.champion.problem,
+        problem=readiness.problem,
         uptime_s=system.uptime_s(),
         workers=system.workers(),
         cpu_count=host["cpu_count"],
