@@ -1,5 +1,5 @@
 """The server's fixtures, on the tiny champion (tests.support.serving): a store where it is registered,
-a gunicorn server shared by a worker's test files (`server`), a watched Chromium page for it
+a gunicorn server shared by a worker's test files (`server`), a watched Chromium page
 (`browser_page`), the service in process shared by a test module (`app`), and a prediction log's
 location on each database (`location`)."""
 
@@ -38,7 +38,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, champion_store: str) -> Iterat
 
 
 @pytest.fixture
-def browser_page(server: Server, browser):
+def browser_page(browser):
     """A page of the shared Chromium, downloads accepted, its errors collected (tests.support.browser.watched)."""
     return watched(browser.new_page(accept_downloads=True))
 

@@ -15,7 +15,7 @@ import pytest
 
 from serve.dashboard.registry import TELEMETRY
 from stages.params import CANDIDATES, load_family_params
-from tests.support.browser import needs_chromium, watched
+from tests.support.browser import needs_chromium
 from tests.support.processes import free_port
 from tests.support.serving import App, Server, ready_server, start_app, start_server
 from tests.support.tracking import fresh_store
@@ -139,11 +139,6 @@ def test_an_mlp_run_without_epochs_says_whether_it_is_still_training(empty_app: 
 
 INTERVAL = re.compile(r"^[+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]( noise)?$")
 """How the table writes a candidate's interval against the chosen one."""
-
-
-@pytest.fixture
-def browser_page(browser):
-    return watched(browser.new_page())
 
 
 @pytest.fixture(scope="module")
