@@ -33,12 +33,6 @@ def create_app(parts: Parts) -> Flask:
     return app
 
 
-def start_threads(app: Flask) -> None:
-    """The app's own background thread: the request metrics' snapshots the System page's windows are
-    computed from (serve.service starts it with the parts' threads)."""
-    dashboard.system_api.request_samples(app).start()
-
-
 def undocumented() -> dict[str, str]:
     """Every rule /openapi.json leaves out on purpose, with the reason (a test holds the URL map to it)."""
     return {**OWN_RULES, **{rule: reason for room in ROOMS for rule, reason in room.undocumented.items()}}

@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from flask import Flask
 
-from serve.app import create_app, start_threads
+from serve.app import create_app
 from serve.drift import ServedDrift
 from serve.metrics import ServeMetrics
 from serve.parts import Parts
@@ -40,12 +40,10 @@ class Service:
             watcher.refresh()
 
     def start(self) -> None:
-        """The background threads: alias polling for each watcher, the drift gauges' refresh, and the
-        request metrics' snapshots the System page's windows are computed from."""
+        """The background threads: alias polling for each watcher, and the drift gauges' refresh."""
         for watcher in self.parts.watchers():
             watcher.start()
         self.parts.drift.start(self.parts.settings.drift_seconds)
-        start_threads(self.app)
 
 
 def build_service(settings: Settings, tracking_uri: str) -> Service:

@@ -165,6 +165,7 @@ class Collect:
             MultiProcessCollector(self.registry, path=directory)
         else:
             self.registry = own
+        self.multiprocess = bool(directory)
 
     def __call__(self) -> Iterable[Metric]:
         return self.registry.collect()

@@ -3,15 +3,15 @@
 would fire now (/system/alerts), and whether a model is loaded (/system/ready); GET /system
 (serve.dashboard.endpoints) has the host and processes.
 
-Each app keeps its worker's metric snapshots (serve.dashboard.request_rates) in app.extensions. A
-started service (serve.service.Service.start, as serve.wsgi does in each gunicorn worker) takes them
-in a daemon thread from the moment the worker starts; in process (tests, `flask run`) only the reads
-take them, so no thread outlives a test's app.
+Each app keeps its worker's metric snapshots (serve.dashboard.request_rates) in app.extensions. Under
+gunicorn (PROMETHEUS_MULTIPROC_DIR set) a daemon thread takes them from the moment the app is built,
+before the worker loads its model, so that its windows also cover what the other workers answered
+meanwhile; in process (tests, `flask run`) only the reads take them, so no thread outlives a test's app.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,17 +31,16 @@ blueprint = Blueprint("dashboard_system", __name__)
 
 @blueprint.record_once
 def keep_samples(state: BlueprintSetupState) -> None:
-    state.app.extensions[SAMPLES] = RequestSamples(Collect(state.app.extensions[EXTENSION].metrics.exporter.registry))
-
-
-def request_samples(app: Flask) -> RequestSamples:
-    """The metric snapshots `app` keeps."""
-    found: RequestSamples = app.extensions[SAMPLES]
-    return found
+    collect = Collect(state.app.extensions[EXTENSION].metrics.exporter.registry)
+    samples = RequestSamples(collect)
+    if collect.multiprocess:
+        samples.start()
+    state.app.extensions[SAMPLES] = samples
 
 
 def samples() -> RequestSamples:
-    return request_samples(current_app)
+    found: RequestSamples = current_app.extensions[SAMPLES]
+    return found
 
 
 class ErrorsQuery(BaseModel):
